@@ -1,0 +1,257 @@
+/* wamp1_posix.h - the POSIX port of wamp1.h: BSD sockets, poll(), IPv4 and IPv6.
+
+   Include it after wamp1.h in the one file that defines WAMP1_IMPLEMENTATION (or in any
+   single file: its functions are static):
+
+       #define WAMP1_IMPLEMENTATION
+       #include "wamp1.h"
+       #include "port/wamp1_posix.h"
+
+       static wamp1_posix posix;
+       wamp1_port port;
+       if (wamp1_posix_init(&posix, &port) != 0) ...    // wake-up pipe, random source
+       cfg.port = &port;
+
+   Sockets are non-blocking; EINTR is retried, EAGAIN becomes WAMP1_IO_WOULDBLOCK, SIGPIPE
+   is never raised (MSG_NOSIGNAL or SO_NOSIGPIPE). Host names go through getaddrinfo();
+   "::" listens on IPv6 and, where the system allows it, on IPv4 too.
+*/
+#ifndef WAMP1_POSIX_H_INCLUDED
+#define WAMP1_POSIX_H_INCLUDED
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct wamp1_posix {
+    int wake[2];    /* self-pipe: [0] polled by the loop, [1] written by wake() */
+    int urandom;    /* /dev/urandom, or -1 */
+    uint64_t seed;  /* fallback generator when /dev/urandom is missing */
+    int backlog;
+} wamp1_posix;
+
+static int wamp1__posix_nonblock(int fd) {
+    int fl = fcntl(fd, F_GETFL, 0);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -1;
+    (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+    return 0;
+}
+
+static void wamp1__posix_addr(const struct sockaddr_storage *ss, wamp1_addr *a) {
+    memset(a, 0, sizeof *a);
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)ss;
+        a->family = 4;
+        memcpy(a->bytes, &in->sin_addr, 4);
+        a->port = ntohs(in->sin_port);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)ss;
+        a->family = 6;
+        memcpy(a->bytes, &in6->sin6_addr, 16);
+        a->port = ntohs(in6->sin6_port);
+    }
+}
+
+static int wamp1__posix_listen(void *ctx, const char *host, uint16_t port, wamp1_socket *out,
+                               uint16_t *bound) {
+    wamp1_posix *p = (wamp1_posix *)ctx;
+    struct addrinfo hints, *res = NULL, *ai;
+    char service[8];
+    int fd = -1;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    service[wamp1__utoa(port, service)] = 0;
+    if (getaddrinfo(host && *host ? host : NULL, service, &hints, &res) != 0) return -1;
+    for (ai = res; ai; ai = ai->ai_next) {
+        int one = 1;
+        fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+        if (fd < 0) continue;
+        (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+#ifdef IPV6_V6ONLY
+        if (ai->ai_family == AF_INET6) {
+            int zero = 0; /* "::" also serves IPv4 where the system allows it */
+            (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+        }
+#endif
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+            listen(fd, p->backlog > 0 ? p->backlog : 511) == 0 && wamp1__posix_nonblock(fd) == 0)
+            break;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) return -1;
+    {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        wamp1_addr a;
+        if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+            wamp1__posix_addr(&ss, &a);
+            *bound = a.port;
+        }
+    }
+    *out = fd;
+    return 0;
+}
+
+static int wamp1__posix_accept(void *ctx, wamp1_socket ls, wamp1_socket *out, wamp1_addr *peer) {
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    int fd, one = 1;
+    (void)ctx;
+    for (;;) {
+        fd = accept(ls, (struct sockaddr *)&ss, &sl);
+        if (fd >= 0) break;
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        return (errno == EAGAIN || errno == EWOULDBLOCK) ? WAMP1_IO_WOULDBLOCK : WAMP1_IO_ERROR;
+    }
+    if (wamp1__posix_nonblock(fd) != 0) {
+        close(fd);
+        return WAMP1_IO_ERROR;
+    }
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+#ifdef SO_NOSIGPIPE
+    (void)setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+#endif
+    wamp1__posix_addr(&ss, peer);
+    *out = fd;
+    return 0;
+}
+
+static long wamp1__posix_recv(void *ctx, wamp1_socket s, void *buf, size_t n) {
+    (void)ctx;
+    for (;;) {
+        ssize_t r = recv(s, buf, n, 0);
+        if (r >= 0) return (long)r;
+        if (errno == EINTR) continue;
+        return (errno == EAGAIN || errno == EWOULDBLOCK) ? WAMP1_IO_WOULDBLOCK : WAMP1_IO_ERROR;
+    }
+}
+
+static long wamp1__posix_send(void *ctx, wamp1_socket s, const void *buf, size_t n) {
+#ifdef MSG_NOSIGNAL
+    const int flags = MSG_NOSIGNAL;
+#else
+    const int flags = 0;
+#endif
+    (void)ctx;
+    for (;;) {
+        ssize_t r = send(s, buf, n, flags);
+        if (r >= 0) return (long)r;
+        if (errno == EINTR) continue;
+        return (errno == EAGAIN || errno == EWOULDBLOCK) ? WAMP1_IO_WOULDBLOCK : WAMP1_IO_ERROR;
+    }
+}
+
+static void wamp1__posix_shutdown(void *ctx, wamp1_socket s) {
+    (void)ctx;
+    (void)shutdown(s, SHUT_WR);
+}
+
+static void wamp1__posix_close(void *ctx, wamp1_socket s) {
+    (void)ctx;
+    if (s >= 0) (void)close(s);
+}
+
+static int wamp1__posix_wait(void *ctx, wamp1_pollfd *fds, unsigned n, int timeout_ms) {
+    (void)ctx;
+    /* wamp1_pollfd is laid out as struct pollfd with the same flag values on the
+       systems this port targets; the checks below keep that honest. */
+    typedef char wamp1__pollfd_size[sizeof(struct pollfd) == sizeof(wamp1_pollfd) ? 1 : -1];
+    typedef char wamp1__pollin[POLLIN == WAMP1_POLLIN && POLLOUT == WAMP1_POLLOUT ? 1 : -1];
+    typedef char wamp1__pollerr[POLLERR == WAMP1_POLLERR && POLLHUP == WAMP1_POLLHUP &&
+                                        POLLNVAL == WAMP1_POLLNVAL ? 1 : -1];
+    int r = poll((struct pollfd *)(void *)fds, (nfds_t)n, timeout_ms);
+    (void)sizeof(wamp1__pollfd_size);
+    (void)sizeof(wamp1__pollin);
+    (void)sizeof(wamp1__pollerr);
+    if (r < 0 && errno == EINTR) return 0;
+    return r;
+}
+
+static uint64_t wamp1__posix_now(void *ctx) {
+    struct timespec ts;
+    (void)ctx;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int wamp1__posix_random(void *ctx, void *buf, size_t n) {
+    wamp1_posix *p = (wamp1_posix *)ctx;
+    uint8_t *b = (uint8_t *)buf;
+    while (n && p->urandom >= 0) {
+        ssize_t r = read(p->urandom, b, n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        b += r;
+        n -= (size_t)r;
+    }
+    while (n) { /* no /dev/urandom: xorshift64* seeded from the clock (not for secrets) */
+        p->seed ^= p->seed >> 12; p->seed ^= p->seed << 25; p->seed ^= p->seed >> 27;
+        *b++ = (uint8_t)((p->seed * (uint64_t)2685821657736338717u) >> 56);
+        n--;
+    }
+    return 0;
+}
+
+static wamp1_socket wamp1__posix_wake_fd(void *ctx) { return ((wamp1_posix *)ctx)->wake[0]; }
+
+static void wamp1__posix_wake(void *ctx) {
+    wamp1_posix *p = (wamp1_posix *)ctx;
+    char b = 1;
+    int saved = errno; /* callable from a signal handler */
+    ssize_t r = write(p->wake[1], &b, 1);
+    (void)r;
+    errno = saved;
+}
+
+static void wamp1__posix_wake_drain(void *ctx) {
+    wamp1_posix *p = (wamp1_posix *)ctx;
+    char b[64];
+    while (read(p->wake[0], b, sizeof b) > 0) {
+    }
+}
+
+/* Set up the port; 0 or -1 (no pipe could be made). */
+static int wamp1_posix_init(wamp1_posix *p, wamp1_port *port) {
+    memset(p, 0, sizeof *p);
+    memset(port, 0, sizeof *port);
+    if (pipe(p->wake) != 0) return -1;
+    (void)wamp1__posix_nonblock(p->wake[0]);
+    (void)wamp1__posix_nonblock(p->wake[1]);
+    p->urandom = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    p->seed = (wamp1__posix_now(p) * (uint64_t)0x9E3779B97F4A7C15u) ^ (uint64_t)(unsigned)getpid();
+    if (!p->seed) p->seed = 1;
+    port->ctx = p;
+    port->listen = wamp1__posix_listen;
+    port->accept = wamp1__posix_accept;
+    port->recv = wamp1__posix_recv;
+    port->send = wamp1__posix_send;
+    port->shutdown = wamp1__posix_shutdown;
+    port->close = wamp1__posix_close;
+    port->wait = wamp1__posix_wait;
+    port->now_ms = wamp1__posix_now;
+    port->random = wamp1__posix_random;
+    port->wake_fd = wamp1__posix_wake_fd;
+    port->wake = wamp1__posix_wake;
+    port->wake_drain = wamp1__posix_wake_drain;
+    return 0;
+}
+
+static void wamp1_posix_free(wamp1_posix *p) {
+    if (p->wake[0] >= 0) close(p->wake[0]);
+    if (p->wake[1] >= 0) close(p->wake[1]);
+    if (p->urandom >= 0) close(p->urandom);
+    p->wake[0] = p->wake[1] = p->urandom = -1;
+}
+
+#endif /* WAMP1_POSIX_H_INCLUDED */
