@@ -123,6 +123,9 @@ typedef struct wamp1_port {
     void (*wake)(void *ctx);
     /* Consume the wake-up once the loop saw it. May be NULL. */
     void (*wake_drain)(void *ctx);
+    /* Mutual exclusion for the cross-thread queue. May be NULL (single thread). */
+    void (*lock)(void *ctx);
+    void (*unlock)(void *ctx);
 } wamp1_port;
 
 typedef enum wamp1_opcode {
@@ -163,7 +166,8 @@ typedef enum wamp1_error {
     WAMP1_ERR_POOL_FULL,     /* connection pool full: 503 */
     WAMP1_ERR_IO,            /* the socket failed or the peer vanished */
     WAMP1_ERR_MALFORMED,     /* a message the application layer rejected */
-    WAMP1_ERR_LIMIT          /* a pool or table of the application layer is full */
+    WAMP1_ERR_LIMIT,         /* a pool or table of the application layer is full */
+    WAMP1_ERR_NO_ROUTE       /* a SUBSCRIBE or PUBLISH to a topic no route matches */
 } wamp1_error;
 
 /* Slow-consumer policy: what happens when a send buffer cannot take a message. */
@@ -350,6 +354,503 @@ struct wamp1_server {
 }
 #endif
 
+/* ======================================================================== */
+/*  WAMP v1: configuration                                                  */
+/* ======================================================================== */
+
+#ifndef WAMP1_NO_WAMP
+
+#ifndef WAMP1_MAX_TOPICS
+#define WAMP1_MAX_TOPICS 16
+#endif
+#ifndef WAMP1_MAX_SUBSCRIPTIONS
+#define WAMP1_MAX_SUBSCRIPTIONS (WAMP1_MAX_CONNECTIONS * 4)
+#endif
+#ifndef WAMP1_MAX_URI
+#define WAMP1_MAX_URI 128
+#endif
+#ifndef WAMP1_MAX_PREFIXES
+#define WAMP1_MAX_PREFIXES (WAMP1_MAX_CONNECTIONS * 2)
+#endif
+#ifndef WAMP1_MAX_PREFIXES_PER_CONN
+#define WAMP1_MAX_PREFIXES_PER_CONN 8
+#endif
+#ifndef WAMP1_MAX_PREFIX_NAME
+#define WAMP1_MAX_PREFIX_NAME 16
+#endif
+#ifndef WAMP1_MAX_PREFIX_URI
+#define WAMP1_MAX_PREFIX_URI 96
+#endif
+#ifndef WAMP1_MAX_PENDING_CALLS
+#define WAMP1_MAX_PENDING_CALLS 16
+#endif
+#ifndef WAMP1_MAX_CALLID
+#define WAMP1_MAX_CALLID 64
+#endif
+#ifndef WAMP1_MAX_ROUTES
+#define WAMP1_MAX_ROUTES 16
+#endif
+#ifndef WAMP1_MAX_HANDLERS
+#define WAMP1_MAX_HANDLERS 16
+#endif
+#ifndef WAMP1_MAX_MIDDLEWARE
+#define WAMP1_MAX_MIDDLEWARE 4
+#endif
+#ifndef WAMP1_MAX_PARAMS
+#define WAMP1_MAX_PARAMS 4
+#endif
+#ifndef WAMP1_JSON_TOKENS
+#define WAMP1_JSON_TOKENS 128
+#endif
+#ifndef WAMP1_JSON_DEPTH
+#define WAMP1_JSON_DEPTH 16
+#endif
+#ifndef WAMP1_QUEUE_SLOTS
+#define WAMP1_QUEUE_SLOTS 8
+#endif
+#ifndef WAMP1_QUEUE_SLOT_SIZE
+#define WAMP1_QUEUE_SLOT_SIZE 256
+#endif
+#ifndef WAMP1_SESSION_ID_LEN
+#define WAMP1_SESSION_ID_LEN 16
+#endif
+#ifndef WAMP1_SERVER_IDENT
+#define WAMP1_SERVER_IDENT "wamp1.h/0.1"
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- begin json decl ---- */
+/* ---- JSON: strict tokenizer, accessors and writer ----------------------------------------
+ *
+ * Tokenizer: wamp1_json_parse() checks a whole document against RFC 8259 and describes it
+ * with an array of tokens that point into the source text; nothing is copied or allocated.
+ * Strict: exactly one value, optional whitespace around it (space, tab, CR, LF only); no
+ * comments, trailing commas, single quotes, leading zeros, "+1", ".5", "1.", hex, NaN or
+ * Infinity; object keys must be strings; no raw control characters (< 0x20) in strings; only
+ * the escapes \" \\ \/ \b \f \n \r \t and \uXXXX. Bytes >= 0x80 are passed through unchecked
+ * (the WebSocket layer has validated the UTF-8 already). Input must be shorter than 4 GiB.
+ *
+ * Tokens are stored in document order (preorder): a container, then its children. An object
+ * member is two tokens, the key (a STRING) and its value, so for every container
+ * toks[i + 1] is its first child (when size > 0) and toks[child].next the child after it.
+ *
+ * Unescaping (wamp1_json_str_eq, wamp1_json_unescape, wamp1_json_object_get) yields UTF-8. A
+ * \uXXXX surrogate pair becomes one 4-byte character; a lone or mismatched surrogate (legal
+ * JSON syntax, but not a character) becomes U+FFFD, the replacement character, rather than an
+ * error. \u0000 yields a NUL byte inside the value.
+ *
+ * Numbers (wamp1_json_get_double) are converted with integer arithmetic only (no strtod, no
+ * floating-point library): the result is correctly rounded (to nearest, ties to even) for up
+ * to 19 significant digits; longer mantissas are cut to 19 digits with a sticky bit, which
+ * is still correctly rounded except for rare inputs within 1e-19 of a halfway point, where
+ * it is at most 1 ulp off. Uses about 350 bytes of stack.
+ */
+
+typedef enum wamp1_json_type {
+    WAMP1_JSON_NONE = 0,
+    WAMP1_JSON_NULL,
+    WAMP1_JSON_FALSE,
+    WAMP1_JSON_TRUE,
+    WAMP1_JSON_NUMBER,
+    WAMP1_JSON_STRING,
+    WAMP1_JSON_ARRAY,
+    WAMP1_JSON_OBJECT
+} wamp1_json_type;
+
+/* Errors returned by wamp1_json_parse (always negative). */
+enum {
+    WAMP1_JSON_ESYNTAX = -1,   /* not JSON (also: truncated input, input of 4 GiB or more) */
+    WAMP1_JSON_EDEPTH = -2,    /* arrays/objects nested deeper than max_depth */
+    WAMP1_JSON_ETOKENS = -3,   /* more tokens than max_toks */
+    WAMP1_JSON_ETRAILING = -4  /* a complete value followed by more than whitespace */
+};
+
+typedef struct wamp1_json_tok {
+    uint8_t type;    /* wamp1_json_type */
+    uint32_t start;  /* byte offset in the source; for strings just after the opening quote */
+    uint32_t len;    /* bytes: strings without their quotes (still escaped), arrays and
+                        objects with their brackets, numbers and literals as written */
+    uint32_t size;   /* arrays: elements; objects: members (a key+value pair counts 1); else 0 */
+    uint32_t next;   /* index of the first token after this token's subtree */
+} wamp1_json_tok;
+
+/* Tokenizes src[0..len). max_depth limits the nesting of arrays/objects (1 allows a
+ * top-level array of scalars, 0 allows only a scalar document). Returns the number of tokens
+ * (>= 1; toks[0] is the document's value) or a negative WAMP1_JSON_E* code; on error
+ * *err_off (if err_off is not NULL) gets the byte offset where the problem was found (len
+ * for truncated input). On error the contents of toks are unspecified. */
+WAMP1_API int wamp1_json_parse(const char *src, size_t len, wamp1_json_tok *toks, int max_toks,
+                               int max_depth, size_t *err_off);
+
+/* Token index of element `index` of array token `arr`, or -1 (not an array, out of range). */
+WAMP1_API int wamp1_json_array_get(const wamp1_json_tok *toks, int ntoks, int arr, uint32_t index);
+
+/* Token index of the value whose (unescaped) key equals the NUL-terminated `key` in object
+ * token `obj`, or -1. With duplicate keys the first one wins. */
+WAMP1_API int wamp1_json_object_get(const char *src, const wamp1_json_tok *toks, int ntoks, int obj,
+                                    const char *key);
+
+/* 1 if string token t, unescaped, equals s[0..n), else 0 (also 0 for non-string tokens).
+ * Unescapes on the fly: no buffer needed. */
+WAMP1_API int wamp1_json_str_eq(const char *src, const wamp1_json_tok *t, const char *s, size_t n);
+
+/* Unescapes string token t into out and NUL-terminates it. Returns 0 and *outlen (may be NULL)
+ * = bytes written without the NUL; or -1 if t is not a string or the result plus NUL does not
+ * fit in outsize: then out holds the characters that fitted (whole characters only,
+ * NUL-terminated when outsize > 0) and *outlen the length the full value needs (without NUL).
+ * The unescaped value is never longer than t->len. */
+WAMP1_API int wamp1_json_unescape(const char *src, const wamp1_json_tok *t, char *out, size_t outsize,
+                                  size_t *outlen);
+
+/* Integer value of number token t. 0 on success; -1 if t is not a number, has a fractional
+ * part, or is outside int64_t. "2.0", "1e3", "-0" and "0.5e1" are integers; "2.5" is not. */
+WAMP1_API int wamp1_json_get_int(const char *src, const wamp1_json_tok *t, int64_t *out);
+
+/* Double value of number token t (see "Numbers" above). 0 on success; -1 if t is not a
+ * number, or if the magnitude is too large for a double (*out is then +-infinity).
+ * Values too small for a subnormal become +-0 and succeed. */
+WAMP1_API int wamp1_json_get_double(const char *src, const wamp1_json_tok *t, double *out);
+
+/* Writer: appends compact JSON to a caller's buffer. Commas between array elements and object
+ * members are inserted automatically; in an object call wamp1_jw_key() before each value.
+ * If the text would not fit in cap bytes, or the calls are unbalanced (an end without a
+ * begin, nesting deeper than WAMP1_JW_MAX_DEPTH), `overflow` is set, nothing more is written,
+ * and nothing is ever written at or beyond buf[cap]. The output is not NUL-terminated; its
+ * length is `len`. Check `overflow` once at the end. */
+#define WAMP1_JW_MAX_DEPTH 32
+
+typedef struct wamp1_jwriter {
+    char *buf;
+    size_t cap, len;
+    int overflow;        /* nonzero once anything failed; then the writer writes nothing more */
+    uint32_t need_comma; /* bit d-1: the container at depth d already holds a value */
+    uint8_t depth;       /* open arrays/objects */
+    uint8_t after_key;   /* a key was just written: the next value takes no comma */
+} wamp1_jwriter;
+
+WAMP1_API void wamp1_jw_init(wamp1_jwriter *w, char *buf, size_t cap);
+WAMP1_API void wamp1_jw_array_begin(wamp1_jwriter *w);
+WAMP1_API void wamp1_jw_array_end(wamp1_jwriter *w);
+WAMP1_API void wamp1_jw_object_begin(wamp1_jwriter *w);
+WAMP1_API void wamp1_jw_object_end(wamp1_jwriter *w);
+/* An object key; escaped like wamp1_jw_string; n may be (size_t)-1 for NUL-terminated k. */
+WAMP1_API void wamp1_jw_key(wamp1_jwriter *w, const char *k, size_t n);
+/* A string value. Escapes ", \ and control characters (\b \f \n \r \t, others as \u00XX);
+ * other bytes, UTF-8 included, pass through. n may be (size_t)-1 for NUL-terminated s. */
+WAMP1_API void wamp1_jw_string(wamp1_jwriter *w, const char *s, size_t n);
+WAMP1_API void wamp1_jw_int(wamp1_jwriter *w, int64_t v);
+/* Integral values with magnitude <= 2^53 print as integers ("3", "-0" prints "0"); other
+ * values as the shortest of 15, 16 or 17 significant digits that converts back to the same
+ * double (exact digit generation, no printf): fixed notation when the decimal point falls
+ * within 21 digits left or 6 zeros right of the digits ("0.001", "1e+21" is written "1e21"),
+ * else exponent notation ("1.5e-7"). NaN and infinities become null. Uses about 350 bytes
+ * of stack. */
+WAMP1_API void wamp1_jw_double(wamp1_jwriter *w, double v);
+WAMP1_API void wamp1_jw_bool(wamp1_jwriter *w, int v);
+WAMP1_API void wamp1_jw_null(wamp1_jwriter *w);
+/* A complete JSON value json[0..n) copied verbatim (not checked), with comma handling. */
+WAMP1_API void wamp1_jw_raw(wamp1_jwriter *w, const char *json, size_t n);
+/* Re-emits parsed token t of src verbatim: strings get their quotes back (their escapes are
+ * kept as written), arrays and objects are copied with all their contents. */
+WAMP1_API void wamp1_jw_token(wamp1_jwriter *w, const char *src, const wamp1_json_tok *t);
+/* ---- end json decl ---- */
+
+/* ======================================================================== */
+/*  WAMP v1: types                                                          */
+/* ======================================================================== */
+
+typedef struct wamp1_app wamp1_app;
+
+enum { /* WAMP v1 message types */
+    WAMP1_MSG_WELCOME = 0, WAMP1_MSG_PREFIX = 1, WAMP1_MSG_CALL = 2, WAMP1_MSG_CALLRESULT = 3,
+    WAMP1_MSG_CALLERROR = 4, WAMP1_MSG_SUBSCRIBE = 5, WAMP1_MSG_UNSUBSCRIBE = 6,
+    WAMP1_MSG_PUBLISH = 7, WAMP1_MSG_EVENT = 8
+};
+
+/* Errors a handler can answer with; the error-URI resolver names them. */
+typedef enum wamp1_call_status {
+    WAMP1_CALL_OK = 0,               /* answered, or deferred */
+    WAMP1_CALL_NO_ENDPOINT = 1,      /* http://api.wamp.ws/error#NoSuchRPCEndpoint */
+    WAMP1_CALL_INVALID_ARGUMENT = 2, /* http://api.wamp.ws/error#invalid_argument */
+    WAMP1_CALL_GENERIC = 3,          /* http://api.wamp.ws/error#generic */
+    WAMP1_CALL_INTERNAL = 4          /* http://api.wamp.ws/error#internal */
+} wamp1_call_status;
+
+/* Placeholder values of a matched route, e.g. {room} in "http://x/chat/{room}". Valid
+   during the callback that receives them. */
+typedef struct wamp1_match {
+    unsigned count;
+    struct {
+        const char *name, *value;
+        size_t name_len, value_len;
+    } params[WAMP1_MAX_PARAMS];
+} wamp1_match;
+
+typedef struct wamp1_route wamp1_route;
+
+/* A CALL being answered. Valid during the handler; keep wamp1_call_defer()'s handle to
+   answer later. */
+typedef struct wamp1_call {
+    wamp1_app *app;
+    wamp1_conn *conn;          /* NULL when a deferred call's caller has gone */
+    const char *uri;           /* the procedure's full URI (CURIE expanded) */
+    size_t uri_len;
+    const wamp1_match *match;
+    const wamp1_route *route;
+    const char *json;          /* the CALL message text; tokens point into it */
+    const wamp1_json_tok *toks;
+    int ntoks;
+    unsigned argc;             /* number of arguments */
+    /* private */
+    const char *callid_json;   /* callID as written in JSON, with quotes */
+    size_t callid_len;
+    uint32_t frame_at;         /* send-buffer offset of the answer being written */
+    uint32_t value_at;         /* writer length before the result value */
+    int state;
+    wamp1_jwriter w;
+} wamp1_call;
+
+/* A deferred call: index + generation, safe to keep and to answer late. */
+typedef struct wamp1_call_handle { uint32_t id; } wamp1_call_handle;
+
+/* A PUBLISH on its way to the broker. */
+typedef struct wamp1_publish {
+    wamp1_app *app;
+    wamp1_conn *publisher;
+    const char *topic;         /* full URI */
+    size_t topic_len;
+    const wamp1_match *match;
+    const char *json;
+    const wamp1_json_tok *toks;
+    int event;                 /* token of the event */
+    int exclude;               /* token of the exclude array, or -1 */
+    int eligible;              /* token of the eligible array, or -1 */
+    int exclude_me;            /* the publisher is excluded */
+} wamp1_publish;
+
+/* What a route leads to. Every callback is optional. */
+typedef struct wamp1_handler {
+    /* RPC: answer with wamp1_call_result*() / wamp1_call_error*(), or defer, and return
+       WAMP1_CALL_OK; any other status makes the library answer that error. */
+    wamp1_call_status (*call)(wamp1_call *call, void *user);
+    /* Topic: return 0 to allow the subscription, anything else to veto it (silently). */
+    int (*subscribe)(wamp1_app *app, wamp1_conn *c, const char *topic, size_t len,
+                     const wamp1_match *m, void *user);
+    void (*unsubscribe)(wamp1_app *app, wamp1_conn *c, const char *topic, size_t len,
+                        const wamp1_match *m, void *user);
+    /* NULL: the built-in broker (wamp1_publish_broker) */
+    void (*publish)(wamp1_publish *p, void *user);
+    void *user;
+} wamp1_handler;
+
+enum { WAMP1_ROUTE_RPC = 1, WAMP1_ROUTE_TOPIC = 2 };
+
+/* A route: a full URI pattern; {name} matches one segment (no '/', '#' or '?'). */
+struct wamp1_route {
+    const char *pattern;            /* must stay valid while the app runs */
+    int kind;                       /* WAMP1_ROUTE_RPC or WAMP1_ROUTE_TOPIC */
+    int priority;                   /* the highest matching wins; ties: the first added */
+    const char *handler_name;       /* looked up by the resolver when handler is NULL */
+    const wamp1_handler *handler;
+};
+
+/* Message middleware: runs before the handler of every CALL, SUBSCRIBE, UNSUBSCRIBE and
+   PUBLISH that matched a route. Return 0 to go on; anything else stops the message (for
+   a CALL, answer it first, e.g. with wamp1_call_error()). */
+typedef struct wamp1_message {
+    int type;                       /* WAMP1_MSG_CALL, _SUBSCRIBE, _UNSUBSCRIBE, _PUBLISH */
+    wamp1_conn *conn;
+    const char *uri;
+    size_t uri_len;
+    const wamp1_route *route;
+    const wamp1_match *match;
+    wamp1_call *call;               /* CALL only */
+    wamp1_publish *publish;         /* PUBLISH only */
+} wamp1_message;
+
+typedef int (*wamp1_middleware_fn)(wamp1_app *app, const wamp1_message *msg, void *user);
+
+/* WAMP application configuration: zero means default. */
+typedef struct wamp1_app_config {
+    wamp1_config server;            /* the WebSocket server; subprotocol defaults to "wamp" */
+    const char *server_ident;       /* WELCOME's serverIdent; default WAMP1_SERVER_IDENT */
+    int lenient_subprotocol;        /* accept handshakes that do not offer "wamp" */
+    int publish_include_publisher;  /* Ratchet: [7,T,E] does not exclude the publisher */
+    int curie_hash_join;            /* Ratchet: CURIE expands to prefixURI + "#" + rest */
+    int strict;                     /* malformed messages fail the connection (1007/1003) */
+    int json_max_depth;             /* default WAMP1_JSON_DEPTH */
+    /* Plug in your own resolver; NULL: the handler table (wamp1_app_add_handler). */
+    const wamp1_handler *(*resolve)(wamp1_app *app, const wamp1_route *r, void *user);
+    /* Error URI for a status; NULL: the defaults of the spec. */
+    const char *(*error_uri)(wamp1_call_status st, void *user);
+    void (*on_open)(wamp1_app *app, wamp1_conn *c, void *user);
+    void (*on_close)(wamp1_app *app, wamp1_conn *c, int code, void *user);
+    void (*on_error)(wamp1_app *app, wamp1_conn *c, wamp1_error e, const char *reason, void *user);
+    void *user;
+} wamp1_app_config;
+
+/* Options of wamp1_app_publish(): who gets the EVENT. */
+typedef struct wamp1_publish_opts {
+    const wamp1_conn_id *exclude;   /* these sessions are left out */
+    unsigned exclude_count;
+    const wamp1_conn_id *eligible;  /* when set, only these (an empty list: nobody) */
+    unsigned eligible_count;
+    int use_eligible;
+} wamp1_publish_opts;
+
+typedef struct wamp1_wamp_stats {
+    uint32_t topics, topics_max, subscriptions, subscriptions_max;
+    uint32_t pending_calls, pending_calls_max, prefixes, prefixes_max;
+    uint64_t calls, events_sent, publishes, malformed, queue_full;
+} wamp1_wamp_stats;
+
+/* ======================================================================== */
+/*  WAMP v1: API                                                            */
+/* ======================================================================== */
+
+WAMP1_API int wamp1_app_init(wamp1_app *app, const wamp1_app_config *cfg);
+WAMP1_API wamp1_server *wamp1_app_server(wamp1_app *app);
+WAMP1_API int wamp1_app_listen(wamp1_app *app);
+WAMP1_API int wamp1_app_poll(wamp1_app *app, int timeout_ms);
+WAMP1_API int wamp1_app_run(wamp1_app *app);
+WAMP1_API void wamp1_app_stop(wamp1_app *app);
+WAMP1_API int wamp1_app_shutdown(wamp1_app *app, uint32_t timeout_ms);
+WAMP1_API void wamp1_app_stats(const wamp1_app *app, wamp1_wamp_stats *out);
+WAMP1_API wamp1_app *wamp1_conn_app(const wamp1_conn *c);
+
+/* Routing */
+WAMP1_API int wamp1_app_add_route(wamp1_app *app, const wamp1_route *r);
+WAMP1_API int wamp1_app_add_rpc(wamp1_app *app, const char *pattern, const wamp1_handler *h);
+WAMP1_API int wamp1_app_add_topic(wamp1_app *app, const char *pattern, const wamp1_handler *h);
+WAMP1_API int wamp1_app_add_handler(wamp1_app *app, const char *name, const wamp1_handler *h);
+WAMP1_API int wamp1_app_add_middleware(wamp1_app *app, wamp1_middleware_fn fn, void *user);
+/* Match a full URI against a pattern; 1 on a match (m may be NULL). */
+WAMP1_API int wamp1_route_match(const char *pattern, const char *uri, size_t len, wamp1_match *m);
+WAMP1_API const char *wamp1_match_get(const wamp1_match *m, const char *name, size_t *len);
+
+/* Answering calls */
+WAMP1_API int wamp1_call_arg(const wamp1_call *call, unsigned i); /* token index or -1 */
+WAMP1_API wamp1_jwriter *wamp1_call_result_begin(wamp1_call *call); /* write one value */
+WAMP1_API int wamp1_call_result_end(wamp1_call *call);
+WAMP1_API int wamp1_call_result_json(wamp1_call *call, const char *json, size_t len);
+WAMP1_API int wamp1_call_error(wamp1_call *call, const char *uri, const char *desc);
+WAMP1_API wamp1_jwriter *wamp1_call_error_begin(wamp1_call *call, const char *uri, const char *desc);
+WAMP1_API int wamp1_call_error_end(wamp1_call *call); /* after writing the details value */
+WAMP1_API wamp1_call_handle wamp1_call_defer(wamp1_call *call); /* id 0: no slot left */
+/* Take a deferred call back to answer it: 0, or -1 when the handle is stale. When the
+   caller has gone, call->conn is NULL and answering does nothing. */
+WAMP1_API int wamp1_call_resume(wamp1_app *app, wamp1_call_handle h, wamp1_call *call);
+WAMP1_API const char *wamp1_error_uri_default(wamp1_call_status st);
+
+/* Topics and publishing */
+WAMP1_API void wamp1_publish_broker(wamp1_publish *p); /* the standard receivers rule */
+/* EVENT [8, topic, event] to the topic's subscribers; returns the number of receivers. */
+WAMP1_API int wamp1_app_publish(wamp1_app *app, const char *topic, const char *event_json,
+                                size_t len, const wamp1_publish_opts *opts);
+WAMP1_API int wamp1_app_topic_subscribers(const wamp1_app *app, const char *topic);
+WAMP1_API int wamp1_conn_subscribed(const wamp1_conn *c, const char *topic);
+/* Iterate topics: i from 0; returns the next used index >= i or -1. */
+WAMP1_API int wamp1_app_topic_next(const wamp1_app *app, int i, const char **uri, unsigned *subscribers);
+
+/* Sessions and CURIEs */
+WAMP1_API const char *wamp1_conn_session_id(const wamp1_conn *c);
+/* Resolve a URI or CURIE as this connection's PREFIXes say; returns the length or -1. */
+WAMP1_API int wamp1_conn_resolve_curie(const wamp1_conn *c, const char *in, size_t n, char *out, size_t cap);
+/* Send an EVENT to one connection. */
+WAMP1_API int wamp1_conn_event(wamp1_conn *c, const char *topic, const char *event_json, size_t len);
+
+/* From any thread: run fn(app, arg) in the loop, or publish there. 0, or -1 if the queue
+   is full. Needs the port's lock/unlock and wake. */
+WAMP1_API int wamp1_app_post(wamp1_app *app, void (*fn)(wamp1_app *app, void *arg), void *arg);
+WAMP1_API int wamp1_app_publish_async(wamp1_app *app, const char *topic, const char *event_json,
+                                      size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* WAMP1_NO_WAMP */
+
+/* ---- WAMP internal state (visible for static allocation) ---------------- */
+#ifndef WAMP1_NO_WAMP
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct wamp1__topic {
+    uint32_t hash;
+    uint16_t head;       /* first subscription, or WAMP1__NIL */
+    uint16_t hnext;      /* next topic in the hash bucket / free list */
+    uint16_t count;      /* subscribers */
+    uint8_t used;
+    uint8_t len;
+    char uri[WAMP1_MAX_URI];
+} wamp1__topic;
+
+typedef struct wamp1__sub {
+    uint16_t topic, conn;
+    uint16_t tprev, tnext; /* the topic's subscribers */
+    uint16_t cnext;        /* the connection's subscriptions / free list */
+} wamp1__sub;
+
+typedef struct wamp1__prefix {
+    uint16_t next;
+    uint8_t nlen, ulen;
+    char name[WAMP1_MAX_PREFIX_NAME];
+    char uri[WAMP1_MAX_PREFIX_URI];
+} wamp1__prefix;
+
+typedef struct wamp1__pending {
+    wamp1_conn_id conn;
+    uint16_t gen;
+    uint8_t used, len;
+    char callid[WAMP1_MAX_CALLID];
+} wamp1__pending;
+
+typedef struct wamp1__wconn {
+    char sid[WAMP1_SESSION_ID_LEN + 1];
+    uint8_t nprefix;
+    uint16_t subs, prefixes;
+} wamp1__wconn;
+
+typedef struct wamp1__qslot {
+    void (*fn)(wamp1_app *app, void *arg);
+    void *arg;
+    uint16_t tlen, elen;
+    char data[WAMP1_QUEUE_SLOT_SIZE];
+} wamp1__qslot;
+
+#define WAMP1__TOPIC_BUCKETS (WAMP1_MAX_TOPICS * 2 + 1)
+
+struct wamp1_app {
+    wamp1_server server;
+    wamp1_app_config cfg;
+    wamp1_wamp_stats stats;
+    wamp1_route routes[WAMP1_MAX_ROUTES];
+    struct { const char *name; const wamp1_handler *h; } handlers[WAMP1_MAX_HANDLERS];
+    struct { wamp1_middleware_fn fn; void *user; } mw[WAMP1_MAX_MIDDLEWARE];
+    unsigned nroutes, nhandlers, nmw;
+    uint16_t topic_free, sub_free, prefix_free;
+    uint16_t buckets[WAMP1__TOPIC_BUCKETS];
+    wamp1__topic topics[WAMP1_MAX_TOPICS];
+    wamp1__sub subs[WAMP1_MAX_SUBSCRIPTIONS];
+    wamp1__prefix prefixes[WAMP1_MAX_PREFIXES];
+    wamp1__pending pending[WAMP1_MAX_PENDING_CALLS];
+    wamp1__wconn wconns[WAMP1_MAX_CONNECTIONS];
+    wamp1_json_tok toks[WAMP1_JSON_TOKENS];
+    char uri[WAMP1_MAX_URI + 1], uri2[WAMP1_MAX_URI + 1];
+    wamp1__qslot queue[WAMP1_QUEUE_SLOTS];
+    unsigned qhead, qcount;
+    char sink[1];
+};
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* WAMP1_NO_WAMP */
+
 #endif /* WAMP1_H_INCLUDED */
 
 /* ======================================================================== */
@@ -360,6 +861,13 @@ struct wamp1_server {
 
 #if defined(WAMP1_IMPLEMENTATION) && !defined(WAMP1__IMPLEMENTED)
 #define WAMP1__IMPLEMENTED
+
+/* Definitions carry "unused" so that WAMP1_API=static builds stay free of warnings. */
+#if defined(__GNUC__) || defined(__clang__)
+#define WAMP1__DEF WAMP1_API __attribute__((unused))
+#else
+#define WAMP1__DEF WAMP1_API
+#endif
 
 #ifndef WAMP1_ASSERT
 #include <assert.h>
@@ -385,7 +893,7 @@ static int wamp1__ieq(const char *a, size_t an, const char *b) {
 }
 
 /* Writes the decimal form of v; returns its length (at most 20). */
-static size_t wamp1__utoa(uint64_t v, char *out) {
+static size_t wamp1__fmt_u(uint64_t v, char *out) {
     char tmp[20];
     size_t n = 0, i;
     do {
@@ -484,7 +992,7 @@ static void wamp1__sha1_done(wamp1__sha1 *s, uint8_t out[20]) {
     for (i = 0; i < 20; i++) out[i] = (uint8_t)(s->h[i / 4] >> (24 - 8 * (i % 4)));
 }
 
-WAMP1_API void wamp1_sha1(const void *data, size_t len, uint8_t out[20]) {
+WAMP1__DEF void wamp1_sha1(const void *data, size_t len, uint8_t out[20]) {
     wamp1__sha1 s;
     wamp1__sha1_init(&s);
     wamp1__sha1_add(&s, data, len);
@@ -494,7 +1002,7 @@ WAMP1_API void wamp1_sha1(const void *data, size_t len, uint8_t out[20]) {
 static const char wamp1__b64[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-WAMP1_API size_t wamp1_base64_encode(const uint8_t *in, size_t n, char *out) {
+WAMP1__DEF size_t wamp1_base64_encode(const uint8_t *in, size_t n, char *out) {
     size_t i, o = 0;
     for (i = 0; i + 2 < n; i += 3) {
         uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
@@ -525,7 +1033,7 @@ static int wamp1__key_ok(const char *k, size_t n) {
     return (wamp1__b64_val(k[21]) & 15) == 0; /* no stray bits past byte 16 */
 }
 
-WAMP1_API void wamp1_ws_accept_key(const char *key, size_t key_len, char out[29]) {
+WAMP1__DEF void wamp1_ws_accept_key(const char *key, size_t key_len, char out[29]) {
     static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
     wamp1__sha1 s;
     uint8_t d[20];
@@ -543,7 +1051,7 @@ WAMP1_API void wamp1_ws_accept_key(const char *key, size_t key_len, char out[29]
 /* state: bits 0-1 continuation bytes still needed, bits 8-15 lowest and 16-23 highest
    value allowed for the next byte (this is what rejects overlongs, surrogates and
    code points above U+10FFFF as early as the byte that makes them impossible). */
-WAMP1_API size_t wamp1_utf8_validate(uint32_t *state, const uint8_t *p, size_t n) {
+WAMP1__DEF size_t wamp1_utf8_validate(uint32_t *state, const uint8_t *p, size_t n) {
     uint32_t need = *state & 3u, lo = (*state >> 8) & 0xFFu, hi = (*state >> 16) & 0xFFu;
     size_t i = 0;
     while (i < n) {
@@ -576,9 +1084,9 @@ WAMP1_API size_t wamp1_utf8_validate(uint32_t *state, const uint8_t *p, size_t n
     return i;
 }
 
-WAMP1_API int wamp1_utf8_complete(uint32_t state) { return (state & 3u) == 0; }
+WAMP1__DEF int wamp1_utf8_complete(uint32_t state) { return (state & 3u) == 0; }
 
-WAMP1_API int wamp1_close_code_valid(int code) {
+WAMP1__DEF int wamp1_close_code_valid(int code) {
     return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
            (code >= 3000 && code <= 4999);
 }
@@ -587,7 +1095,7 @@ WAMP1_API int wamp1_close_code_valid(int code) {
 /*  Frames                                                                  */
 /* ------------------------------------------------------------------------ */
 
-WAMP1_API size_t wamp1_frame_header(uint8_t out[10], wamp1_opcode op, int fin, uint64_t len) {
+WAMP1__DEF size_t wamp1_frame_header(uint8_t out[10], wamp1_opcode op, int fin, uint64_t len) {
     out[0] = (uint8_t)((fin ? 0x80 : 0) | ((unsigned)op & 0x0F));
     if (len < 126) { out[1] = (uint8_t)len; return 2; }
     if (len <= 0xFFFF) {
@@ -605,7 +1113,7 @@ WAMP1_API size_t wamp1_frame_header(uint8_t out[10], wamp1_opcode op, int fin, u
 /*  HTTP status texts (only those the library sends)                        */
 /* ------------------------------------------------------------------------ */
 
-WAMP1_API const char *wamp1_http_status_text(int status) {
+WAMP1__DEF const char *wamp1_http_status_text(int status) {
     switch (status) {
     case 101: return "Switching Protocols";
     case 200: return "OK";
@@ -625,7 +1133,7 @@ WAMP1_API const char *wamp1_http_status_text(int status) {
     }
 }
 
-WAMP1_API const char *wamp1_request_header(const wamp1_request *r, const char *name, size_t *len) {
+WAMP1__DEF const char *wamp1_request_header(const wamp1_request *r, const char *name, size_t *len) {
     unsigned i;
     for (i = 0; i < r->header_count; i++) {
         if (wamp1__ieq(r->headers[i].name, r->headers[i].name_len, name)) {
@@ -754,7 +1262,7 @@ static void wamp1__http_error(wamp1_conn *c, int status, const char *why) {
     const char *extra = status == 426 ? extra426 : status == 405 ? "Allow: GET\r\n" : "";
     size_t tl = strlen(text), el = strlen(extra);
     memcpy(buf, "HTTP/1.1 ", 9); n = 9;
-    n += wamp1__utoa((uint64_t)status, buf + n);
+    n += wamp1__fmt_u((uint64_t)status, buf + n);
     buf[n++] = ' ';
     memcpy(buf + n, text, tl); n += tl;
     memcpy(buf + n, "\r\n", 2); n += 2;
@@ -762,7 +1270,7 @@ static void wamp1__http_error(wamp1_conn *c, int status, const char *why) {
     {
         static const char tail[] = "Content-Type: text/plain\r\nContent-Length: ";
         memcpy(buf + n, tail, sizeof tail - 1); n += sizeof tail - 1;
-        n += wamp1__utoa(tl + 1, buf + n);
+        n += wamp1__fmt_u(tl + 1, buf + n);
         memcpy(buf + n, "\r\nConnection: close\r\n\r\n", 23); n += 23;
         memcpy(buf + n, text, tl); n += tl;
         buf[n++] = '\n';
@@ -773,7 +1281,7 @@ static void wamp1__http_error(wamp1_conn *c, int status, const char *why) {
     wamp1__to_flush(c);
 }
 
-WAMP1_API void wamp1_conn_http_respond(wamp1_conn *c, int status, const char *content_type,
+WAMP1__DEF void wamp1_conn_http_respond(wamp1_conn *c, int status, const char *content_type,
                                        const void *body, size_t len) {
     char h[192];
     size_t n = 0, tl;
@@ -781,7 +1289,7 @@ WAMP1_API void wamp1_conn_http_respond(wamp1_conn *c, int status, const char *co
     if (!c || c->state != WAMP1__HTTP) return;
     if (!content_type) content_type = "text/plain";
     memcpy(h, "HTTP/1.1 ", 9); n = 9;
-    n += wamp1__utoa((uint64_t)status, h + n);
+    n += wamp1__fmt_u((uint64_t)status, h + n);
     h[n++] = ' ';
     tl = strlen(text);
     if (tl > 40) tl = 40;
@@ -791,7 +1299,7 @@ WAMP1_API void wamp1_conn_http_respond(wamp1_conn *c, int status, const char *co
     if (tl > 64) tl = 64;
     memcpy(h + n, content_type, tl); n += tl;
     memcpy(h + n, "\r\nContent-Length: ", 18); n += 18;
-    n += wamp1__utoa(len, h + n);
+    n += wamp1__fmt_u(len, h + n);
     memcpy(h + n, "\r\nConnection: close\r\n\r\n", 23); n += 23;
     c->shead = c->stail = 0;
     if (wamp1__send_raw(c, h, n) != 0 || wamp1__send_raw(c, body, len) != 0) {
@@ -818,29 +1326,29 @@ static int wamp1__overflow(wamp1_conn *c, size_t need) {
     return -1;
 }
 
-WAMP1_API int wamp1_conn_send(wamp1_conn *c, wamp1_opcode op, const void *data, size_t len) {
+WAMP1__DEF int wamp1_conn_send(wamp1_conn *c, wamp1_opcode op, const void *data, size_t len) {
     if (!c || c->state != WAMP1__OPEN || (c->flags & WAMP1__F_CLOSE_SENT)) return -1;
     if (wamp1__queue_frame(c, op, data, len) != 0) return wamp1__overflow(c, len + 10);
     c->srv->stats.messages_out++;
     return 0;
 }
 
-WAMP1_API int wamp1_conn_send_text(wamp1_conn *c, const char *text, size_t len) {
+WAMP1__DEF int wamp1_conn_send_text(wamp1_conn *c, const char *text, size_t len) {
     return wamp1_conn_send(c, WAMP1_OP_TEXT, text, len);
 }
 
-WAMP1_API int wamp1_conn_send_binary(wamp1_conn *c, const void *data, size_t len) {
+WAMP1__DEF int wamp1_conn_send_binary(wamp1_conn *c, const void *data, size_t len) {
     return wamp1_conn_send(c, WAMP1_OP_BINARY, data, len);
 }
 
-WAMP1_API int wamp1_conn_send_frame(wamp1_conn *c, const void *frame, size_t len) {
+WAMP1__DEF int wamp1_conn_send_frame(wamp1_conn *c, const void *frame, size_t len) {
     if (!c || c->state != WAMP1__OPEN || (c->flags & WAMP1__F_CLOSE_SENT)) return -1;
     if (wamp1__send_raw(c, frame, len) != 0) return wamp1__overflow(c, len);
     c->srv->stats.messages_out++;
     return 0;
 }
 
-WAMP1_API void wamp1_conn_close(wamp1_conn *c, int code, const char *reason) {
+WAMP1__DEF void wamp1_conn_close(wamp1_conn *c, int code, const char *reason) {
     if (!c) return;
     if (c->state == WAMP1__HTTP) { wamp1__to_flush(c); return; }
     if (c->state != WAMP1__OPEN) return;
@@ -849,16 +1357,16 @@ WAMP1_API void wamp1_conn_close(wamp1_conn *c, int code, const char *reason) {
     wamp1__set_deadline(c, c->srv->cfg.close_timeout_ms);
 }
 
-WAMP1_API size_t wamp1_conn_send_pending(const wamp1_conn *c) { return c->stail - c->shead; }
-WAMP1_API size_t wamp1_conn_send_space(const wamp1_conn *c) { return wamp1__send_free(c); }
+WAMP1__DEF size_t wamp1_conn_send_pending(const wamp1_conn *c) { return c->stail - c->shead; }
+WAMP1__DEF size_t wamp1_conn_send_space(const wamp1_conn *c) { return wamp1__send_free(c); }
 
-WAMP1_API wamp1_conn_id wamp1_conn_handle(const wamp1_conn *c) {
+WAMP1__DEF wamp1_conn_id wamp1_conn_handle(const wamp1_conn *c) {
     wamp1_conn_id id;
     id.id = c ? ((uint32_t)c->gen << 16 | (uint32_t)(c - c->srv->conns + 1)) : 0u;
     return id;
 }
 
-WAMP1_API wamp1_conn *wamp1_conn_lookup(wamp1_server *s, wamp1_conn_id id) {
+WAMP1__DEF wamp1_conn *wamp1_conn_lookup(wamp1_server *s, wamp1_conn_id id) {
     uint32_t idx = (id.id & 0xFFFFu);
     wamp1_conn *c;
     if (idx == 0 || idx > s->nconns) return NULL;
@@ -867,11 +1375,11 @@ WAMP1_API wamp1_conn *wamp1_conn_lookup(wamp1_server *s, wamp1_conn_id id) {
     return c;
 }
 
-WAMP1_API wamp1_server *wamp1_conn_server(const wamp1_conn *c) { return c->srv; }
-WAMP1_API const wamp1_addr *wamp1_conn_peer(const wamp1_conn *c) { return &c->peer; }
-WAMP1_API void wamp1_conn_set_user(wamp1_conn *c, void *user) { c->user = user; }
-WAMP1_API void *wamp1_conn_user(const wamp1_conn *c) { return c->user; }
-WAMP1_API int wamp1_conn_is_open(const wamp1_conn *c) {
+WAMP1__DEF wamp1_server *wamp1_conn_server(const wamp1_conn *c) { return c->srv; }
+WAMP1__DEF const wamp1_addr *wamp1_conn_peer(const wamp1_conn *c) { return &c->peer; }
+WAMP1__DEF void wamp1_conn_set_user(wamp1_conn *c, void *user) { c->user = user; }
+WAMP1__DEF void *wamp1_conn_user(const wamp1_conn *c) { return c->user; }
+WAMP1__DEF int wamp1_conn_is_open(const wamp1_conn *c) {
     return c && c->state == WAMP1__OPEN && !(c->flags & WAMP1__F_CLOSE_SENT);
 }
 
@@ -1384,13 +1892,13 @@ static void wamp1__defaults(wamp1_config *c) {
     if (!c->close_timeout_ms) c->close_timeout_ms = WAMP1_CLOSE_TIMEOUT_MS;
 }
 
-WAMP1_API size_t wamp1_server_memory_size(const wamp1_config *cfg) {
+WAMP1__DEF size_t wamp1_server_memory_size(const wamp1_config *cfg) {
     wamp1_config c = *cfg;
     wamp1__defaults(&c);
     return (size_t)c.max_connections * ((size_t)c.recv_buffer_size + c.send_buffer_size);
 }
 
-WAMP1_API int wamp1_server_init(wamp1_server *s, const wamp1_config *cfg) {
+WAMP1__DEF int wamp1_server_init(wamp1_server *s, const wamp1_config *cfg) {
     size_t need, per;
     uint32_t i;
     uint8_t *mem;
@@ -1449,7 +1957,7 @@ WAMP1_API int wamp1_server_init(wamp1_server *s, const wamp1_config *cfg) {
     return 0;
 }
 
-WAMP1_API int wamp1_server_listen(wamp1_server *s) {
+WAMP1__DEF int wamp1_server_listen(wamp1_server *s) {
     wamp1_socket ls;
     uint16_t bound = 0;
     if (s->nlisten >= WAMP1_MAX_LISTENERS) return -1;
@@ -1459,19 +1967,19 @@ WAMP1_API int wamp1_server_listen(wamp1_server *s) {
     return 0;
 }
 
-WAMP1_API uint16_t wamp1_server_port(const wamp1_server *s) { return s->bound_port; }
-WAMP1_API uint64_t wamp1_server_now(const wamp1_server *s) { return s->now; }
-WAMP1_API void *wamp1_server_user(const wamp1_server *s) { return s->cfg.user; }
-WAMP1_API void wamp1_server_stats(const wamp1_server *s, wamp1_stats *out) { *out = s->stats; }
+WAMP1__DEF uint16_t wamp1_server_port(const wamp1_server *s) { return s->bound_port; }
+WAMP1__DEF uint64_t wamp1_server_now(const wamp1_server *s) { return s->now; }
+WAMP1__DEF void *wamp1_server_user(const wamp1_server *s) { return s->cfg.user; }
+WAMP1__DEF void wamp1_server_stats(const wamp1_server *s, wamp1_stats *out) { *out = s->stats; }
 
-WAMP1_API int wamp1_server_set_max_connections(wamp1_server *s, uint32_t n) {
+WAMP1__DEF int wamp1_server_set_max_connections(wamp1_server *s, uint32_t n) {
     if (n == 0 || n > s->nconns) return -1;
     s->limit = n;
     s->stats.connections_max = n;
     return 0;
 }
 
-WAMP1_API wamp1_conn *wamp1_server_next_conn(wamp1_server *s, wamp1_conn *prev) {
+WAMP1__DEF wamp1_conn *wamp1_server_next_conn(wamp1_server *s, wamp1_conn *prev) {
     uint32_t i = prev ? (uint32_t)(prev - s->conns) + 1u : 0u;
     for (; i < s->nconns; i++)
         if (s->conns[i].state == WAMP1__OPEN && !(s->conns[i].flags & WAMP1__F_CLOSE_SENT))
@@ -1479,12 +1987,12 @@ WAMP1_API wamp1_conn *wamp1_server_next_conn(wamp1_server *s, wamp1_conn *prev) 
     return NULL;
 }
 
-WAMP1_API void wamp1_server_stop(wamp1_server *s) {
+WAMP1__DEF void wamp1_server_stop(wamp1_server *s) {
     s->stop = 1;
     if (s->port->wake) s->port->wake(s->port->ctx);
 }
 
-WAMP1_API void wamp1_server_wake(wamp1_server *s) {
+WAMP1__DEF void wamp1_server_wake(wamp1_server *s) {
     if (s->port->wake) s->port->wake(s->port->ctx);
 }
 
@@ -1607,7 +2115,7 @@ static int wamp1__next_timeout(const wamp1_server *s, int timeout_ms) {
 
 enum { WAMP1__PFD_LISTEN = 0xFFFF, WAMP1__PFD_WAKE = 0xFFFE, WAMP1__PFD_REJECT = 0xFFFD };
 
-WAMP1_API int wamp1_server_poll(wamp1_server *s, int timeout_ms) {
+WAMP1__DEF int wamp1_server_poll(wamp1_server *s, int timeout_ms) {
     unsigned n = 0, k;
     uint32_t i;
     int ready;
@@ -1690,7 +2198,7 @@ WAMP1_API int wamp1_server_poll(wamp1_server *s, int timeout_ms) {
     return ready < 0 ? -1 : 0;
 }
 
-WAMP1_API int wamp1_server_run(wamp1_server *s) {
+WAMP1__DEF int wamp1_server_run(wamp1_server *s) {
     while (!s->stop)
         if (wamp1_server_poll(s, -1) < 0 && !s->stop) {
             /* wait() failed (e.g. EINTR was already retried by the port): keep going */
@@ -1698,7 +2206,7 @@ WAMP1_API int wamp1_server_run(wamp1_server *s) {
     return 0;
 }
 
-WAMP1_API int wamp1_server_shutdown(wamp1_server *s, uint32_t timeout_ms) {
+WAMP1__DEF int wamp1_server_shutdown(wamp1_server *s, uint32_t timeout_ms) {
     uint64_t end;
     uint32_t i;
     unsigned k;
@@ -1733,6 +2241,1875 @@ WAMP1_API int wamp1_server_shutdown(wamp1_server *s, uint32_t timeout_ms) {
     }
     return 0;
 }
+
+#ifndef WAMP1_NO_WAMP
+
+/* ---- begin json impl ---- */
+/* ---- JSON implementation ---------------------------------------------------------------- */
+
+/* Escape letters and the bytes they stand for, in pairs; shared by the tokenizer (which
+ * letters are legal), the unescaper and the writer (the reverse lookup). */
+static const char wamp1__json_esc_tab[] = "\"\"\\\\//b\bf\fn\nr\rt\t";
+
+/* Byte for escape letter c, or 0 if c is not one of the short escapes. */
+static unsigned wamp1__json_esc(unsigned c)
+{
+    const char *m;
+    for (m = wamp1__json_esc_tab; *m; m += 2)
+        if ((unsigned char)m[0] == c) return (unsigned char)m[1];
+    return 0;
+}
+
+/* Value of 4 hex digits at s, or a value above 0xFFFF if any of them is not a hex digit. */
+static uint32_t wamp1__json_hex4(const char *s)
+{
+    uint32_t v = 0, d;
+    int i;
+    for (i = 0; i < 4; i++) {
+        d = (unsigned char)s[i];
+        if (d - '0' < 10) d -= '0';
+        else if ((d | 0x20) - 'a' < 6) d = (d | 0x20) - 'a' + 10;
+        else return 0x10000;
+        v = v << 4 | d;
+    }
+    return v;
+}
+
+static uint32_t wamp1__json_digits(const char *s, uint32_t p, uint32_t end)
+{
+    while (p < end && (unsigned)((unsigned char)s[p] - '0') < 10) p++;
+    return p;
+}
+
+/* Scans the token that starts at src[pos] (a string, number or literal) and fills in t;
+ * returns the offset just past it, or the offset of the error with *bad set. */
+static uint32_t wamp1__json_scalar(const char *src, uint32_t pos, uint32_t end, wamp1_json_tok *t,
+                                   int *bad)
+{
+    static const char lits[] = "null\0false\0true\0"; /* in wamp1_json_type order */
+    uint32_t p = pos, q;
+    unsigned c = (unsigned char)src[p];
+    *bad = 1;
+    if (c == '"') {
+        t->type = WAMP1_JSON_STRING;
+        t->start = ++p;
+        for (;;) {
+            if (p >= end) return p;
+            c = (unsigned char)src[p];
+            if (c == '"') break;
+            if (c < 0x20) return p;
+            if (c == '\\') {
+                if (++p >= end) return p;
+                c = (unsigned char)src[p];
+                if (c == 'u') {
+                    if (end - p < 5 || wamp1__json_hex4(src + p + 1) > 0xFFFF) return p;
+                    p += 4;
+                } else if (!wamp1__json_esc(c)) {
+                    return p;
+                }
+            }
+            p++;
+        }
+        t->len = p - t->start;
+        *bad = 0;
+        return p + 1;
+    }
+    t->type = WAMP1_JSON_NUMBER;
+    if (c == '-') p++;
+    if (p < end && src[p] == '0') p++;
+    else if ((q = wamp1__json_digits(src, p, end)) != p) p = q;
+    else if (c != '-') {
+        /* not a number: one of the three literals, compared in full */
+        const char *l = lits;
+        unsigned char ty = WAMP1_JSON_NULL;
+        for (; *l; l += strlen(l) + 1, ty++)
+            if (c == (unsigned char)*l) break;
+        q = (uint32_t)strlen(l);
+        if (!*l || end - p < q || memcmp(src + p, l, q)) return p;
+        t->type = ty;
+        p += q;
+        goto done;
+    } else return p;
+    if (p < end && src[p] == '.') {
+        p++;
+        if ((q = wamp1__json_digits(src, p, end)) == p) return p;
+        p = q;
+    }
+    if (p < end && (src[p] | 0x20) == 'e') {
+        if (++p < end && (src[p] == '+' || src[p] == '-')) p++;
+        if ((q = wamp1__json_digits(src, p, end)) == p) return p;
+        p = q;
+    }
+done:
+    t->len = p - pos;
+    *bad = 0;
+    return p;
+}
+
+/* Iterative: while a container is open its `next` field holds its parent's index + 1, so the
+ * open containers form a stack inside the token array and no recursion or extra memory is
+ * needed; closing the container restores `next` to its real meaning. */
+WAMP1__DEF int wamp1_json_parse(const char *src, size_t len, wamp1_json_tok *toks, int max_toks,
+                               int max_depth, size_t *err_off)
+{
+    enum { VALUE, KEY, COLON, AFTER };
+    uint32_t pos = 0, end = (uint32_t)len;
+    int n = 0, cur = -1, depth = 0, err = WAMP1_JSON_ESYNTAX, open = 0, bad;
+    unsigned st = VALUE, c;
+    wamp1_json_tok *t;
+
+    if ((len >> 16) >> 16) goto fail; /* spans are 32-bit */
+    for (;;) {
+        while (pos < end && ((c = (unsigned char)src[pos]) == ' ' || c == '\t' || c == '\n' || c == '\r'))
+            pos++;
+        if (pos == end) {
+            if (st == AFTER && cur < 0) return n;
+            goto fail;
+        }
+        c = (unsigned char)src[pos];
+        if (st == AFTER && cur < 0) {
+            err = WAMP1_JSON_ETRAILING;
+            goto fail;
+        }
+        if (c == ']' || c == '}') {
+            /* allowed after a value, or right after the opening bracket (empty container) */
+            if (cur < 0 || (st != AFTER && !open) ||
+                c != (toks[cur].type == WAMP1_JSON_OBJECT ? (unsigned)'}' : (unsigned)']'))
+                goto fail;
+            t = &toks[cur];
+            t->len = ++pos - t->start;
+            cur = (int)t->next - 1;
+            t->next = (uint32_t)n;
+            depth--;
+            st = AFTER;
+            open = 0;
+            continue;
+        }
+        open = 0;
+        if (st == AFTER || st == COLON) {
+            if (c != (st == AFTER ? (unsigned)',' : (unsigned)':')) goto fail;
+            st = (st == AFTER && toks[cur].type == WAMP1_JSON_OBJECT) ? KEY : VALUE;
+            pos++;
+            continue;
+        }
+        if (st == KEY && c != '"') goto fail;
+        if ((c == '[' || c == '{') && depth >= max_depth) {
+            err = WAMP1_JSON_EDEPTH;
+            goto fail;
+        }
+        if (n >= max_toks) {
+            err = WAMP1_JSON_ETOKENS;
+            goto fail;
+        }
+        t = &toks[n++];
+        t->start = pos;
+        t->size = 0;
+        if (cur >= 0 && (st == KEY || toks[cur].type == WAMP1_JSON_ARRAY)) toks[cur].size++;
+        if (c == '[' || c == '{') {
+            t->type = (uint8_t)(c == '[' ? WAMP1_JSON_ARRAY : WAMP1_JSON_OBJECT);
+            t->next = (uint32_t)(cur + 1);
+            cur = n - 1;
+            depth++;
+            pos++;
+            st = c == '[' ? VALUE : KEY;
+            open = 1;
+            continue;
+        }
+        pos = wamp1__json_scalar(src, pos, end, t, &bad);
+        if (bad) goto fail;
+        t->next = (uint32_t)n;
+        st = st == KEY ? COLON : AFTER;
+    }
+fail:
+    if (err_off) *err_off = pos;
+    return err;
+}
+
+WAMP1__DEF int wamp1_json_array_get(const wamp1_json_tok *toks, int ntoks, int arr, uint32_t index)
+{
+    uint32_t i;
+    if (arr < 0 || arr >= ntoks || toks[arr].type != WAMP1_JSON_ARRAY || index >= toks[arr].size)
+        return -1;
+    for (i = (uint32_t)arr + 1; index--;) i = toks[i].next;
+    return i < (uint32_t)ntoks ? (int)i : -1;
+}
+
+/* Decodes the character at s[*pi] of a string token that the tokenizer accepted into 1-4
+ * bytes at u; advances *pi past it and returns the byte count. Raw bytes are copied as they
+ * are; \u escapes are encoded as UTF-8. Lookahead for the low half of a surrogate pair stays
+ * inside the source: a string span is always followed by its closing quote. */
+static unsigned wamp1__json_char(const char *s, uint32_t *pi, unsigned char *u)
+{
+    uint32_t p = *pi, cp = (unsigned char)s[p++], lo;
+    unsigned nb = 1, i;
+    if (cp == '\\') {
+        cp = (unsigned char)s[p++];
+        if (cp != 'u') {
+            cp = wamp1__json_esc(cp);
+        } else {
+            cp = wamp1__json_hex4(s + p);
+            p += 4;
+            if ((cp & 0xFC00) == 0xD800 && s[p] == '\\' && s[p + 1] == 'u' &&
+                ((lo = wamp1__json_hex4(s + p + 2)) & 0xFC00) == 0xDC00) {
+                cp = 0x10000 + ((cp & 0x3FF) << 10) + (lo & 0x3FF);
+                p += 6;
+            } else if ((cp & 0xF800) == 0xD800) {
+                cp = 0xFFFD; /* lone or mismatched surrogate */
+            }
+            nb = cp < 0x80 ? 1u : cp < 0x800 ? 2u : cp < 0x10000 ? 3u : 4u;
+        }
+    }
+    *pi = p;
+    /* lead byte: 0xC0/0xE0/0xF0 marker for 2/3/4 bytes (0xF00 >> nb, truncated to 8 bits) */
+    u[0] = (unsigned char)(nb == 1 ? cp : cp >> (6 * (nb - 1)) | (0xF00u >> nb));
+    for (i = 1; i < nb; i++) u[i] = (unsigned char)(0x80 | ((cp >> (6 * (nb - 1 - i))) & 0x3F));
+    return nb;
+}
+
+WAMP1__DEF int wamp1_json_str_eq(const char *src, const wamp1_json_tok *t, const char *s, size_t n)
+{
+    uint32_t p, end;
+    size_t k = 0;
+    unsigned nb;
+    unsigned char u[4];
+    if (t->type != WAMP1_JSON_STRING) return 0;
+    for (p = t->start, end = p + t->len; p < end; k += nb) {
+        nb = wamp1__json_char(src, &p, u);
+        if (nb > n - k || memcmp(u, s + k, nb)) return 0;
+    }
+    return k == n;
+}
+
+WAMP1__DEF int wamp1_json_object_get(const char *src, const wamp1_json_tok *toks, int ntoks, int obj,
+                                    const char *key)
+{
+    uint32_t i, m;
+    size_t n = strlen(key);
+    if (obj < 0 || obj >= ntoks || toks[obj].type != WAMP1_JSON_OBJECT) return -1;
+    for (i = (uint32_t)obj + 1, m = toks[obj].size; m-- && i + 1 < (uint32_t)ntoks; i = toks[i + 1].next)
+        if (wamp1_json_str_eq(src, &toks[i], key, n)) return (int)i + 1;
+    return -1;
+}
+
+WAMP1__DEF int wamp1_json_unescape(const char *src, const wamp1_json_tok *t, char *out, size_t outsize,
+                                  size_t *outlen)
+{
+    uint32_t p, end;
+    size_t k = 0, w = 0; /* k: bytes the value needs, w: bytes written */
+    unsigned nb;
+    unsigned char u[4];
+    if (t->type != WAMP1_JSON_STRING) return -1;
+    for (p = t->start, end = p + t->len; p < end; k += nb) {
+        nb = wamp1__json_char(src, &p, u);
+        if (w == k && outsize > k + nb) { /* whole characters only, room left for the NUL */
+            memcpy(out + k, u, nb);
+            w += nb;
+        }
+    }
+    if (outsize) out[w] = 0;
+    if (outlen) *outlen = k;
+    return w == k && outsize > k ? 0 : -1;
+}
+
+/* ---- numbers: integer-only decimal <-> binary conversion ----
+ * A small fixed-size bignum is enough: every exact comparison the conversions need has
+ * operands below 2^900 (5^342 times a 64-bit mantissa at most). No division instruction or
+ * 64-bit division helper is used: on 32-bit cores the latter is a sizable libgcc routine. */
+
+#define WAMP1__BN_WORDS 28
+typedef struct wamp1__bn { uint32_t w[WAMP1__BN_WORDS]; int n; } wamp1__bn;
+
+static uint64_t wamp1__div10(uint64_t x, unsigned *rem)
+{
+    /* q ~ x * 0.8 by shifts and adds, then /8; the estimate is low by a few units at most */
+    uint64_t q = (x >> 1) + (x >> 2), r;
+    q += q >> 4;
+    q += q >> 8;
+    q += q >> 16;
+    q += q >> 32;
+    q >>= 3;
+    r = x - ((q << 3) + (q << 1));
+    while (r > 9) {
+        q++;
+        r -= 10;
+    }
+    *rem = (unsigned)r;
+    return q;
+}
+
+static void wamp1__bn_set(wamp1__bn *a, uint64_t v)
+{
+    a->w[0] = (uint32_t)v;
+    a->w[1] = (uint32_t)(v >> 32);
+    a->n = a->w[1] ? 2 : a->w[0] ? 1 : 0;
+}
+
+static void wamp1__bn_mul(wamp1__bn *a, uint32_t f)
+{
+    uint64_t c = 0;
+    int i;
+    for (i = 0; i < a->n; i++) {
+        c += (uint64_t)a->w[i] * f;
+        a->w[i] = (uint32_t)c;
+        c >>= 32;
+    }
+    if (c) {
+        WAMP1_ASSERT(a->n < WAMP1__BN_WORDS);
+        a->w[a->n++] = (uint32_t)c;
+    }
+}
+
+/* a *= 5^k, in steps of 5^13 (the largest power of 5 below 2^32) */
+static void wamp1__bn_pow5(wamp1__bn *a, int k)
+{
+    uint32_t f;
+    while (k > 0) {
+        for (f = 1; f < 1220703125u && k > 0; k--) f *= 5;
+        wamp1__bn_mul(a, f);
+    }
+}
+
+/* a = 2a + bit */
+static void wamp1__bn_shl1(wamp1__bn *a, uint32_t bit)
+{
+    int i;
+    uint32_t w;
+    for (i = 0; i < a->n; i++) {
+        w = a->w[i];
+        a->w[i] = w << 1 | bit;
+        bit = w >> 31;
+    }
+    if (bit) {
+        WAMP1_ASSERT(a->n < WAMP1__BN_WORDS);
+        a->w[a->n++] = bit;
+    }
+}
+
+static int wamp1__bits64(uint64_t v)
+{
+    int b = 0;
+    for (; v; v >>= 1) b++;
+    return b;
+}
+
+static int wamp1__bn_bits(const wamp1__bn *a)
+{
+    return a->n ? 32 * (a->n - 1) + wamp1__bits64(a->w[a->n - 1]) : 0;
+}
+
+/* floor(a * 2^s / b) by binary long division, which needs no more than shift, compare and
+ * subtract; the caller picks s so that the quotient fits in 64 bits. *sticky = remainder != 0.
+ * b is modified (shifted) when s < 0. */
+static uint64_t wamp1__bn_div(const wamp1__bn *a, wamp1__bn *b, int s, int *sticky)
+{
+    wamp1__bn r;
+    uint64_t q = 0;
+    int i, j, k;
+    for (; s < 0; s++) wamp1__bn_shl1(b, 0);
+    r.n = 0;
+    for (i = wamp1__bn_bits(a) + s - 1; i >= 0; i--) {
+        k = i - s;
+        wamp1__bn_shl1(&r, k >= 0 ? a->w[k >> 5] >> (k & 31) & 1 : 0);
+        q <<= 1;
+        /* r >= b ? */
+        j = r.n - b->n;
+        for (k = r.n - 1; !j && k >= 0; k--)
+            if (r.w[k] != b->w[k]) j = r.w[k] > b->w[k] ? 1 : -1;
+        if (j >= 0) {
+            uint64_t c = 0; /* r -= b, borrow in the top bit of c */
+            for (k = 0; k < r.n; k++) {
+                c = (uint64_t)r.w[k] - (k < b->n ? b->w[k] : 0) - (c >> 63);
+                r.w[k] = (uint32_t)c;
+            }
+            while (r.n && !r.w[r.n - 1]) r.n--;
+            q |= 1;
+        }
+    }
+    *sticky = r.n != 0;
+    return q;
+}
+
+#define WAMP1__INF_BITS UINT64_C(0x7FF0000000000000)
+
+/* Bits of the double nearest to m * 10^e (m has nd significant digits; sticky: nonzero digits
+ * were cut off after m). The quotient is taken with 55-56 bits plus a sticky bit, which is
+ * all that round-to-nearest-even needs, for normal and subnormal results alike. */
+static uint64_t wamp1__dec2bits(uint64_t m, int32_t e, int nd, int sticky)
+{
+    wamp1__bn a, b;
+    uint64_t q, rem, half;
+    int s, sb, l, ex, sh;
+    if (!m || e + nd <= -324) return 0; /* below 1e-324: less than half the smallest subnormal */
+    if (e + nd > 309) return WAMP1__INF_BITS; /* at least 1e309 */
+    wamp1__bn_set(&a, m);
+    wamp1__bn_set(&b, 1);
+    wamp1__bn_pow5(e >= 0 ? &a : &b, e >= 0 ? e : -e); /* m*10^e = m*5^e * 2^e */
+    s = wamp1__bn_bits(&b) - wamp1__bn_bits(&a) + 55;
+    q = wamp1__bn_div(&a, &b, s, &sb);
+    sticky |= sb;
+    l = wamp1__bits64(q);
+    ex = e - s + l - 1; /* value = q * 2^(e-s), q in [2^(l-1), 2^l) */
+    sh = l - 53;
+    if (ex < -1022) { /* subnormal: fewer mantissa bits */
+        sh += -1022 - ex;
+        ex = -1022;
+    }
+    WAMP1_ASSERT(sh >= 2 && sh < 64);
+    rem = q & (((uint64_t)1 << sh) - 1);
+    half = (uint64_t)1 << (sh - 1);
+    q >>= sh;
+    if (rem > half || (rem == half && (sticky || (q & 1)))) q++;
+    if (ex > 1023) return WAMP1__INF_BITS;
+    /* a carry out of the 53-bit mantissa (or from subnormal to normal) lands in the exponent */
+    return ((uint64_t)(ex + 1023) << 52) + q - ((uint64_t)1 << 52);
+}
+
+/* Splits a number token into up to 19 significant digits m, a decimal exponent e
+ * (value = m * 10^e), the digit count, sign, and whether nonzero digits were cut off.
+ * The token is known to be valid JSON. */
+typedef struct wamp1__dec {
+    uint64_t m;
+    int32_t e;
+    int nd, neg, cut;
+} wamp1__dec;
+
+static int wamp1__json_dec(const char *src, const wamp1_json_tok *t, wamp1__dec *d)
+{
+    uint32_t p, end;
+    int64_t e = 0, x = 0;
+    int frac = 0, eneg = 0;
+    unsigned c;
+    if (t->type != WAMP1_JSON_NUMBER) return -1;
+    p = t->start;
+    end = p + t->len;
+    d->m = 0;
+    d->nd = d->cut = 0;
+    d->neg = src[p] == '-';
+    for (p += (uint32_t)d->neg; p < end; p++) {
+        c = (unsigned char)src[p] - '0';
+        if (c == (unsigned)('.' - '0')) {
+            frac = 1;
+        } else if (c > 9) {
+            break;
+        } else if (d->nd < 19 && (d->nd || c)) { /* leading zeros are not significant */
+            d->m = d->m * 10 + c;
+            d->nd++;
+            e -= frac;
+        } else {
+            if (d->nd) d->cut |= c != 0; /* a digit beyond the 19th */
+            e += d->nd && !frac;         /* integer digit dropped: scale up */
+            e -= !d->nd && frac;         /* zero after the point before any significant digit */
+        }
+    }
+    if (p < end) { /* exponent: saturate, anything beyond 10^9 is 0 or infinity anyway */
+        p++;
+        eneg = src[p] == '-';
+        p += src[p] == '-' || src[p] == '+';
+        for (; p < end; p++)
+            if (x < 1000000000) x = x * 10 + (src[p] - '0');
+    }
+    e += eneg ? -x : x;
+    d->e = (int32_t)(e < -1000000000 ? -1000000000 : e > 1000000000 ? 1000000000 : e);
+    return 0;
+}
+
+WAMP1__DEF int wamp1_json_get_int(const char *src, const wamp1_json_tok *t, int64_t *out)
+{
+    wamp1__dec d;
+    unsigned r;
+    uint64_t q;
+    if (wamp1__json_dec(src, t, &d) || d.cut) return -1;
+    if (d.m) {
+        for (; d.e < 0; d.e++) { /* a fraction is allowed only when it is zeros */
+            q = wamp1__div10(d.m, &r);
+            if (r) return -1;
+            d.m = q;
+        }
+        for (; d.e > 0; d.e--) {
+            if (d.m > (uint64_t)-1 / 10) return -1;
+            d.m *= 10;
+        }
+    }
+    if (d.m > (uint64_t)INT64_MAX + (unsigned)d.neg) return -1;
+    *out = d.neg && d.m ? -(int64_t)(d.m - 1) - 1 : (int64_t)d.m;
+    return 0;
+}
+
+WAMP1__DEF int wamp1_json_get_double(const char *src, const wamp1_json_tok *t, double *out)
+{
+    wamp1__dec d;
+    uint64_t bits;
+    if (wamp1__json_dec(src, t, &d)) return -1;
+    bits = wamp1__dec2bits(d.m, d.e, d.nd, d.cut);
+    bits |= (uint64_t)d.neg << 63;
+    memcpy(out, &bits, sizeof *out);
+    return (bits << 1) == (WAMP1__INF_BITS << 1) ? -1 : 0;
+}
+
+/* ---- writer ---- */
+
+static void wamp1__jw_put(wamp1_jwriter *w, const char *s, size_t n)
+{
+    if (w->overflow) return;
+    if (n > w->cap - w->len) {
+        w->overflow = 1;
+        return;
+    }
+    if (n) memcpy(w->buf + w->len, s, n);
+    w->len += n;
+}
+
+/* Comma before an array element or object key, and bookkeeping that one has been written. */
+static void wamp1__jw_pre(wamp1_jwriter *w)
+{
+    uint32_t bit;
+    if (w->after_key) {
+        w->after_key = 0;
+    } else if (w->depth) {
+        bit = (uint32_t)1 << (w->depth - 1);
+        if (w->need_comma & bit) wamp1__jw_put(w, ",", 1);
+        w->need_comma |= bit;
+    }
+}
+
+WAMP1__DEF void wamp1_jw_init(wamp1_jwriter *w, char *buf, size_t cap)
+{
+    w->buf = buf;
+    w->cap = cap;
+    w->len = 0;
+    w->overflow = 0;
+    w->need_comma = 0;
+    w->depth = 0;
+    w->after_key = 0;
+}
+
+WAMP1__DEF void wamp1_jw_raw(wamp1_jwriter *w, const char *json, size_t n)
+{
+    wamp1__jw_pre(w);
+    wamp1__jw_put(w, json, n);
+}
+
+static void wamp1__jw_begin(wamp1_jwriter *w, const char *b)
+{
+    wamp1_jw_raw(w, b, 1);
+    if (w->depth >= WAMP1_JW_MAX_DEPTH) w->overflow = 1;
+    else w->need_comma &= ~((uint32_t)1 << w->depth++);
+}
+
+static void wamp1__jw_end(wamp1_jwriter *w, const char *b)
+{
+    WAMP1_ASSERT(w->depth > 0 || w->overflow);
+    if (!w->depth) {
+        w->overflow = 1;
+        return;
+    }
+    w->depth--;
+    w->after_key = 0;
+    wamp1__jw_put(w, b, 1);
+}
+
+WAMP1__DEF void wamp1_jw_array_begin(wamp1_jwriter *w) { wamp1__jw_begin(w, "["); }
+WAMP1__DEF void wamp1_jw_array_end(wamp1_jwriter *w) { wamp1__jw_end(w, "]"); }
+WAMP1__DEF void wamp1_jw_object_begin(wamp1_jwriter *w) { wamp1__jw_begin(w, "{"); }
+WAMP1__DEF void wamp1_jw_object_end(wamp1_jwriter *w) { wamp1__jw_end(w, "}"); }
+
+/* Escaped string body with quotes; runs of plain bytes are copied in one piece. */
+static void wamp1__jw_str(wamp1_jwriter *w, const char *s, size_t n)
+{
+    size_t i, run = 0;
+    unsigned c;
+    const char *m;
+    char e[6];
+    if (n == (size_t)-1) n = strlen(s);
+    wamp1__jw_put(w, "\"", 1);
+    for (i = 0; i < n; i++) {
+        c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        wamp1__jw_put(w, s + run, i - run);
+        run = i + 1;
+        e[0] = '\\';
+        for (m = wamp1__json_esc_tab; *m && (unsigned char)m[1] != c; m += 2) {
+        }
+        e[1] = *m ? *m : 'u';
+        e[2] = e[3] = '0';
+        e[4] = "0123456789abcdef"[c >> 4];
+        e[5] = "0123456789abcdef"[c & 15];
+        wamp1__jw_put(w, e, *m ? 2u : 6u);
+    }
+    wamp1__jw_put(w, s + run, n - run);
+    wamp1__jw_put(w, "\"", 1);
+}
+
+WAMP1__DEF void wamp1_jw_string(wamp1_jwriter *w, const char *s, size_t n)
+{
+    wamp1__jw_pre(w);
+    wamp1__jw_str(w, s, n);
+}
+
+WAMP1__DEF void wamp1_jw_key(wamp1_jwriter *w, const char *k, size_t n)
+{
+    wamp1_jw_string(w, k, n);
+    wamp1__jw_put(w, ":", 1);
+    w->after_key = 1;
+}
+
+/* Decimal digits of v written backwards, ending just before `end`; returns their count. */
+static unsigned wamp1__utoa(char *end, uint64_t v)
+{
+    unsigned n = 0, r;
+    do {
+        v = wamp1__div10(v, &r);
+        *--end = (char)('0' + r);
+        n++;
+    } while (v);
+    return n;
+}
+
+WAMP1__DEF void wamp1_jw_int(wamp1_jwriter *w, int64_t v)
+{
+    char b[21];
+    unsigned n = wamp1__utoa(b + 21, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
+    if (v < 0) b[21 - ++n] = '-';
+    wamp1_jw_raw(w, b + 21 - n, n);
+}
+
+WAMP1__DEF void wamp1_jw_double(wamp1_jwriter *w, double v)
+{
+    uint64_t bits, mb, q, r, p10;
+    int eb, t, nd, n, k, i, sticky, st;
+    unsigned rd, dig;
+    wamp1__bn a, b;
+    char d[20], o[32], *x = o;
+
+    memcpy(&bits, &v, sizeof bits);
+    eb = (int)(bits >> 52 & 0x7FF);
+    mb = bits & (((uint64_t)1 << 52) - 1);
+    if (eb == 0x7FF) {
+        wamp1_jw_null(w);
+        return;
+    }
+    if (eb) mb |= (uint64_t)1 << 52;
+    eb = eb ? eb - 1075 : -1074; /* v = +-mb * 2^eb */
+    for (; mb && !(mb & 1); mb >>= 1) eb++;
+    if (!mb || (eb >= 0 && eb + wamp1__bits64(mb) <= 54 && (mb << eb) <= (uint64_t)1 << 53)) {
+        mb <<= mb ? eb : 0;
+        wamp1_jw_int(w, bits >> 63 ? -(int64_t)mb : (int64_t)mb);
+        return;
+    }
+    if (bits >> 63) *x++ = '-';
+    bits &= ~((uint64_t)1 << 63);
+
+    /* f = floor((L-1) * log10 2) with v in [2^(L-1), 2^L): (x * 78913) >> 18 is exact for
+     * |x| < 1650 (biased by 400 to shift a non-negative value); floor(log10 v) is f or f+1.
+     * t = f - 17 makes q = floor(v / 10^t) 18 or 19 digits long: one digit more than the
+     * longest candidate, so every candidate is rounded from a removed digit plus sticky. */
+    t = (int)((uint32_t)((eb + wamp1__bits64(mb) - 1) * 78913 + (400 << 18)) >> 18) - 400 - 17;
+    wamp1__bn_set(&a, mb);
+    wamp1__bn_set(&b, 1);
+    wamp1__bn_pow5(t >= 0 ? &b : &a, t >= 0 ? t : -t);
+    q = wamp1__bn_div(&a, &b, eb - t, &sticky);
+    for (nd = 0, r = q; r; nd++) r = wamp1__div10(r, &dig);
+
+    /* shortest of 15, 16, 17 digits (each correctly rounded, ties to even) that converts back
+     * to v; 17 digits always do. 15 always do for normal numbers (DBL_DIG), so fewer are tried
+     * only for subnormals, whose precision is lower: 5e-324, not 4.94065645841247e-324. */
+    for (n = bits >> 52 ? 15 : 1;; n++) {
+        r = q;
+        rd = 0;
+        st = sticky;
+        for (k = nd - n; k > 0; k--) {
+            st |= rd != 0;
+            r = wamp1__div10(r, &rd);
+        }
+        if (rd > 5 || (rd == 5 && (st || (r & 1)))) r++;
+        k = t + nd - n; /* v ~ r * 10^k */
+        for (p10 = 1, i = 0; i < n; i++) p10 *= 10;
+        if (r == p10) { /* rounded up to 10^n: one more digit */
+            r = wamp1__div10(r, &dig);
+            k++;
+        }
+        if (n == 17 || wamp1__dec2bits(r, k, n, 0) == bits) break;
+    }
+    for (; r; k++) { /* drop trailing zeros */
+        q = wamp1__div10(r, &dig);
+        if (dig) break;
+        r = q;
+    }
+    n = (int)wamp1__utoa(d + 20, r);
+    memmove(d, d + 20 - n, (size_t)n);
+    k += n; /* digits before the decimal point */
+    if (k > -6 && k <= 21) {
+        if (k <= 0) {
+            *x++ = '0';
+            *x++ = '.';
+            for (i = k; i < 0; i++) *x++ = '0';
+        }
+        for (i = 0; i < n || i < k; i++) {
+            if (i == k && i) *x++ = '.';
+            *x++ = i < n ? d[i] : '0';
+        }
+    } else {
+        *x++ = d[0];
+        if (n > 1) {
+            *x++ = '.';
+            memcpy(x, d + 1, (size_t)n - 1);
+            x += n - 1;
+        }
+        *x++ = 'e';
+        if (--k < 0) *x++ = '-';
+        i = (int)wamp1__utoa(d + 20, (uint64_t)(k < 0 ? -k : k));
+        memcpy(x, d + 20 - i, (size_t)i);
+        x += i;
+    }
+    wamp1_jw_raw(w, o, (size_t)(x - o));
+}
+
+WAMP1__DEF void wamp1_jw_bool(wamp1_jwriter *w, int v)
+{
+    wamp1_jw_raw(w, v ? "true" : "false", v ? 4u : 5u);
+}
+
+WAMP1__DEF void wamp1_jw_null(wamp1_jwriter *w)
+{
+    wamp1_jw_raw(w, "null", 4);
+}
+
+WAMP1__DEF void wamp1_jw_token(wamp1_jwriter *w, const char *src, const wamp1_json_tok *t)
+{
+    int q = t->type == WAMP1_JSON_STRING;
+    wamp1__jw_pre(w);
+    if (q) wamp1__jw_put(w, "\"", 1);
+    wamp1__jw_put(w, src + t->start, t->len);
+    if (q) wamp1__jw_put(w, "\"", 1);
+}
+/* ---- end json impl ---- */
+
+/* ------------------------------------------------------------------------ */
+/*  WAMP: writing messages straight into a send buffer                       */
+/* ------------------------------------------------------------------------ */
+
+#define WAMP1__NIL 0xFFFFu
+
+static wamp1_app *wamp1__app_of(const wamp1_conn *c) { return (wamp1_app *)c->srv->cfg.user; }
+static unsigned wamp1__cidx(const wamp1_conn *c) { return (unsigned)(c - c->srv->conns); }
+
+WAMP1__DEF wamp1_app *wamp1_conn_app(const wamp1_conn *c) { return wamp1__app_of(c); }
+
+/* Start a text frame whose payload w writes in place, 10 bytes after *at (room for the
+   longest frame header). 0, or -1 when the connection cannot take data. */
+static int wamp1__wbegin(wamp1_conn *c, wamp1_jwriter *w, uint32_t *at) {
+    uint32_t cap = c->srv->cfg.send_buffer_size, room;
+    if (!wamp1_conn_is_open(c)) return -1;
+    if (c->shead > 0 && cap - c->stail < cap / 2) {
+        memmove(c->sbuf, c->sbuf + c->shead, c->stail - c->shead);
+        c->stail -= c->shead;
+        c->shead = 0;
+    }
+    room = cap - c->stail;
+    room = room > WAMP1__CONTROL_RESERVE + 10 ? room - WAMP1__CONTROL_RESERVE - 10 : 0;
+    *at = c->stail;
+    wamp1_jw_init(w, (char *)c->sbuf + c->stail + 10, room);
+    return 0;
+}
+
+/* Frame what w wrote; 0, or -1 if it did not fit (nothing is queued then). */
+static int wamp1__wend(wamp1_conn *c, wamp1_jwriter *w, uint32_t at) {
+    uint8_t h[10];
+    size_t hl;
+    if (w->overflow || c->stail != at || !wamp1_conn_is_open(c)) return -1;
+    hl = wamp1_frame_header(h, WAMP1_OP_TEXT, 1, w->len);
+    memmove(c->sbuf + at + hl, c->sbuf + at + 10, w->len);
+    memcpy(c->sbuf + at, h, hl);
+    c->stail = at + (uint32_t)(hl + w->len);
+    c->srv->stats.messages_out++;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/*  WAMP: sessions, prefixes and CURIEs                                     */
+/* ------------------------------------------------------------------------ */
+
+WAMP1__DEF const char *wamp1_conn_session_id(const wamp1_conn *c) {
+    return wamp1__app_of(c)->wconns[wamp1__cidx(c)].sid;
+}
+
+static void wamp1__new_session_id(wamp1_app *app, wamp1_conn *c) {
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    char *sid = app->wconns[wamp1__cidx(c)].sid;
+    int tries;
+    for (tries = 0; tries < 8; tries++) {
+        uint8_t r[WAMP1_SESSION_ID_LEN];
+        wamp1_conn *o;
+        unsigned i;
+        int dup = 0;
+        (void)app->server.port->random(app->server.port->ctx, r, sizeof r);
+        for (i = 0; i < WAMP1_SESSION_ID_LEN; i++) sid[i] = abc[r[i] & 63u];
+        sid[WAMP1_SESSION_ID_LEN] = 0;
+        for (o = wamp1_server_next_conn(&app->server, NULL); o; o = wamp1_server_next_conn(&app->server, o))
+            if (o != c && memcmp(app->wconns[wamp1__cidx(o)].sid, sid, WAMP1_SESSION_ID_LEN) == 0) dup = 1;
+        if (!dup) return;
+    }
+}
+
+static wamp1__prefix *wamp1__prefix_find(wamp1_app *app, unsigned ci, const char *name, size_t n) {
+    uint16_t p = app->wconns[ci].prefixes;
+    while (p != WAMP1__NIL) {
+        wamp1__prefix *e = &app->prefixes[p];
+        if (e->nlen == n && memcmp(e->name, name, n) == 0) return e;
+        p = e->next;
+    }
+    return NULL;
+}
+
+WAMP1__DEF int wamp1_conn_resolve_curie(const wamp1_conn *c, const char *in, size_t n, char *out,
+                                        size_t cap) {
+    wamp1_app *app = wamp1__app_of(c);
+    size_t colon = 0;
+    while (colon < n && in[colon] != ':') colon++;
+    if (colon < n) {
+        wamp1__prefix *e = wamp1__prefix_find(app, wamp1__cidx(c), in, colon);
+        if (e) {
+            size_t rest = n - colon - 1, hash = app->cfg.curie_hash_join ? 1u : 0u;
+            if (e->ulen + hash + rest >= cap) return -1;
+            memcpy(out, e->uri, e->ulen);
+            if (hash) out[e->ulen] = '#';
+            memcpy(out + e->ulen + hash, in + colon + 1, rest);
+            out[e->ulen + hash + rest] = 0;
+            return (int)(e->ulen + hash + rest);
+        }
+    }
+    if (n >= cap) return -1;
+    memmove(out, in, n);
+    out[n] = 0;
+    return (int)n;
+}
+
+static void wamp1__prefixes_free(wamp1_app *app, unsigned ci) {
+    uint16_t p = app->wconns[ci].prefixes;
+    while (p != WAMP1__NIL) {
+        uint16_t next = app->prefixes[p].next;
+        app->prefixes[p].next = app->prefix_free;
+        app->prefix_free = p;
+        app->stats.prefixes--;
+        p = next;
+    }
+    app->wconns[ci].prefixes = WAMP1__NIL;
+    app->wconns[ci].nprefix = 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/*  WAMP: the topic registry                                                */
+/* ------------------------------------------------------------------------ */
+
+static uint32_t wamp1__hash(const char *s, size_t n) {
+    uint32_t h = 2166136261u;
+    size_t i;
+    for (i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 16777619u;
+    return h;
+}
+
+static int wamp1__topic_find(const wamp1_app *app, const char *uri, size_t n) {
+    uint32_t h = wamp1__hash(uri, n);
+    uint16_t t = app->buckets[h % WAMP1__TOPIC_BUCKETS];
+    while (t != WAMP1__NIL) {
+        const wamp1__topic *tp = &app->topics[t];
+        if (tp->hash == h && tp->len == n && memcmp(tp->uri, uri, n) == 0) return t;
+        t = tp->hnext;
+    }
+    return -1;
+}
+
+static int wamp1__topic_get(wamp1_app *app, const char *uri, size_t n) {
+    int t = wamp1__topic_find(app, uri, n);
+    uint32_t h;
+    wamp1__topic *tp;
+    if (t >= 0) return t;
+    if (n >= WAMP1_MAX_URI || app->topic_free == WAMP1__NIL) return -1;
+    t = app->topic_free;
+    tp = &app->topics[t];
+    app->topic_free = tp->hnext;
+    h = wamp1__hash(uri, n);
+    tp->hash = h;
+    tp->len = (uint8_t)n;
+    memcpy(tp->uri, uri, n);
+    tp->uri[n] = 0;
+    tp->head = WAMP1__NIL;
+    tp->count = 0;
+    tp->used = 1;
+    tp->hnext = app->buckets[h % WAMP1__TOPIC_BUCKETS];
+    app->buckets[h % WAMP1__TOPIC_BUCKETS] = (uint16_t)t;
+    app->stats.topics++;
+    return t;
+}
+
+static void wamp1__topic_release(wamp1_app *app, int t) {
+    wamp1__topic *tp = &app->topics[t];
+    uint16_t *pp = &app->buckets[tp->hash % WAMP1__TOPIC_BUCKETS];
+    while (*pp != (uint16_t)t) pp = &app->topics[*pp].hnext;
+    *pp = tp->hnext;
+    tp->used = 0;
+    tp->hnext = app->topic_free;
+    app->topic_free = (uint16_t)t;
+    app->stats.topics--;
+}
+
+/* Unlink subscription s from its topic (freeing the topic when it empties). */
+static void wamp1__sub_unlink_topic(wamp1_app *app, uint16_t s) {
+    wamp1__sub *sb = &app->subs[s];
+    wamp1__topic *tp = &app->topics[sb->topic];
+    if (sb->tprev != WAMP1__NIL) app->subs[sb->tprev].tnext = sb->tnext;
+    else tp->head = sb->tnext;
+    if (sb->tnext != WAMP1__NIL) app->subs[sb->tnext].tprev = sb->tprev;
+    tp->count--;
+    if (tp->count == 0) wamp1__topic_release(app, sb->topic);
+    sb->cnext = app->sub_free;
+    app->sub_free = s;
+    app->stats.subscriptions--;
+}
+
+static int wamp1__subscribe(wamp1_app *app, unsigned ci, const char *uri, size_t n) {
+    uint16_t s;
+    int t = wamp1__topic_find(app, uri, n);
+    wamp1__sub *sb;
+    if (t >= 0) {
+        for (s = app->wconns[ci].subs; s != WAMP1__NIL; s = app->subs[s].cnext)
+            if (app->subs[s].topic == (uint16_t)t) return 0; /* a set: already there */
+    }
+    if (app->sub_free == WAMP1__NIL) return -1;
+    t = wamp1__topic_get(app, uri, n);
+    if (t < 0) return -2;
+    s = app->sub_free;
+    sb = &app->subs[s];
+    app->sub_free = sb->cnext;
+    sb->topic = (uint16_t)t;
+    sb->conn = (uint16_t)ci;
+    sb->tprev = WAMP1__NIL;
+    sb->tnext = app->topics[t].head;
+    if (sb->tnext != WAMP1__NIL) app->subs[sb->tnext].tprev = s;
+    app->topics[t].head = s;
+    app->topics[t].count++;
+    sb->cnext = app->wconns[ci].subs;
+    app->wconns[ci].subs = s;
+    app->stats.subscriptions++;
+    return 1;
+}
+
+static int wamp1__unsubscribe(wamp1_app *app, unsigned ci, const char *uri, size_t n) {
+    int t = wamp1__topic_find(app, uri, n);
+    uint16_t *pp;
+    if (t < 0) return 0;
+    for (pp = &app->wconns[ci].subs; *pp != WAMP1__NIL; pp = &app->subs[*pp].cnext) {
+        uint16_t s = *pp;
+        if (app->subs[s].topic == (uint16_t)t) {
+            *pp = app->subs[s].cnext;
+            wamp1__sub_unlink_topic(app, s);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void wamp1__unsubscribe_all(wamp1_app *app, unsigned ci) {
+    uint16_t s = app->wconns[ci].subs;
+    while (s != WAMP1__NIL) {
+        uint16_t next = app->subs[s].cnext;
+        wamp1__sub_unlink_topic(app, s);
+        s = next;
+    }
+    app->wconns[ci].subs = WAMP1__NIL;
+}
+
+WAMP1__DEF int wamp1_app_topic_subscribers(const wamp1_app *app, const char *topic) {
+    int t = wamp1__topic_find(app, topic, strlen(topic));
+    return t < 0 ? 0 : app->topics[t].count;
+}
+
+WAMP1__DEF int wamp1_conn_subscribed(const wamp1_conn *c, const char *topic) {
+    const wamp1_app *app = wamp1__app_of(c);
+    int t = wamp1__topic_find(app, topic, strlen(topic));
+    uint16_t s;
+    if (t < 0) return 0;
+    for (s = app->wconns[wamp1__cidx(c)].subs; s != WAMP1__NIL; s = app->subs[s].cnext)
+        if (app->subs[s].topic == (uint16_t)t) return 1;
+    return 0;
+}
+
+WAMP1__DEF int wamp1_app_topic_next(const wamp1_app *app, int i, const char **uri, unsigned *subscribers) {
+    for (; i >= 0 && i < WAMP1_MAX_TOPICS; i++) {
+        if (!app->topics[i].used) continue;
+        if (uri) *uri = app->topics[i].uri;
+        if (subscribers) *subscribers = app->topics[i].count;
+        return i;
+    }
+    return -1;
+}
+
+/* ------------------------------------------------------------------------ */
+/*  WAMP: events and publishing                                             */
+/* ------------------------------------------------------------------------ */
+
+/* Who receives: the publish rules of the spec, with conn ids or session-id token lists. */
+typedef struct wamp1__rcpt {
+    const wamp1_publish *p;          /* token lists (PUBLISH) ... */
+    const wamp1_publish_opts *opts;  /* ... or handle lists (server side) */
+    const wamp1_conn *publisher;
+    int exclude_me;
+} wamp1__rcpt;
+
+static int wamp1__tok_list_has(const char *json, const wamp1_json_tok *toks, int arr, const char *sid) {
+    uint32_t i, k = (uint32_t)arr + 1;
+    for (i = 0; i < toks[arr].size; i++) {
+        if (wamp1_json_str_eq(json, &toks[k], sid, WAMP1_SESSION_ID_LEN)) return 1;
+        k = toks[k].next;
+    }
+    return 0;
+}
+
+static int wamp1__id_list_has(const wamp1_conn_id *ids, unsigned n, wamp1_conn_id id) {
+    unsigned i;
+    for (i = 0; i < n; i++)
+        if (ids[i].id == id.id) return 1;
+    return 0;
+}
+
+static int wamp1__receives(wamp1_app *app, const wamp1__rcpt *r, wamp1_conn *c) {
+    if (r->p) {
+        const char *sid = app->wconns[wamp1__cidx(c)].sid;
+        if (r->p->eligible >= 0 && !wamp1__tok_list_has(r->p->json, r->p->toks, r->p->eligible, sid))
+            return 0;
+        if (r->p->exclude >= 0 && wamp1__tok_list_has(r->p->json, r->p->toks, r->p->exclude, sid))
+            return 0;
+    }
+    if (r->opts) {
+        wamp1_conn_id id = wamp1_conn_handle(c);
+        if (r->opts->use_eligible && !wamp1__id_list_has(r->opts->eligible, r->opts->eligible_count, id))
+            return 0;
+        if (wamp1__id_list_has(r->opts->exclude, r->opts->exclude_count, id)) return 0;
+    }
+    if (r->exclude_me && c == r->publisher) return 0;
+    return 1;
+}
+
+/* EVENT to every receiver of topic t: encoded once, as a whole frame, into the first
+   receiver's send buffer, then copied to the others. */
+static int wamp1__fanout(wamp1_app *app, int t, const wamp1__rcpt *r, const char *ev_src,
+                         const wamp1_json_tok *ev_tok, const char *ev_raw, size_t ev_len) {
+    uint16_t s;
+    const uint8_t *frame = NULL;
+    size_t flen = 0;
+    int sent = 0;
+    if (t < 0) return 0;
+    for (s = app->topics[t].head; s != WAMP1__NIL;) {
+        uint16_t next = app->subs[s].tnext; /* s may go away if this receiver is closed */
+        wamp1_conn *c = &app->server.conns[app->subs[s].conn];
+        s = next;
+        if (!wamp1_conn_is_open(c) || !wamp1__receives(app, r, c)) continue;
+        if (!frame) {
+            wamp1_jwriter w;
+            uint32_t at;
+            if (wamp1__wbegin(c, &w, &at) != 0) continue;
+            wamp1_jw_array_begin(&w);
+            wamp1_jw_int(&w, WAMP1_MSG_EVENT);
+            wamp1_jw_string(&w, app->topics[t].uri, app->topics[t].len);
+            if (ev_tok) wamp1_jw_token(&w, ev_src, ev_tok);
+            else wamp1_jw_raw(&w, ev_raw, ev_len);
+            wamp1_jw_array_end(&w);
+            if (wamp1__wend(c, &w, at) != 0) {
+                (void)wamp1__overflow(c, w.len + 10);
+                continue;
+            }
+            frame = c->sbuf + at;
+            flen = c->stail - at;
+            sent++;
+            continue;
+        }
+        if (wamp1_conn_send_frame(c, frame, flen) == 0) sent++;
+    }
+    app->stats.events_sent += (uint64_t)sent;
+    return sent;
+}
+
+WAMP1__DEF void wamp1_publish_broker(wamp1_publish *p) {
+    wamp1_app *app = p->app;
+    wamp1__rcpt r;
+    memset(&r, 0, sizeof r);
+    r.p = p;
+    r.publisher = p->publisher;
+    r.exclude_me = p->exclude_me;
+    (void)wamp1__fanout(app, wamp1__topic_find(app, p->topic, p->topic_len), &r, p->json,
+                        &p->toks[p->event], NULL, 0);
+}
+
+WAMP1__DEF int wamp1_app_publish(wamp1_app *app, const char *topic, const char *event_json,
+                                 size_t len, const wamp1_publish_opts *opts) {
+    wamp1__rcpt r;
+    if (wamp1_json_parse(event_json, len, app->toks, WAMP1_JSON_TOKENS, WAMP1_JSON_DEPTH * 2, NULL) <= 0)
+        return -1;
+    memset(&r, 0, sizeof r);
+    r.opts = opts;
+    app->stats.publishes++;
+    return wamp1__fanout(app, wamp1__topic_find(app, topic, strlen(topic)), &r, NULL, NULL,
+                         event_json, len);
+}
+
+WAMP1__DEF int wamp1_conn_event(wamp1_conn *c, const char *topic, const char *event_json, size_t len) {
+    wamp1_jwriter w;
+    uint32_t at;
+    if (wamp1__wbegin(c, &w, &at) != 0) return -1;
+    wamp1_jw_array_begin(&w);
+    wamp1_jw_int(&w, WAMP1_MSG_EVENT);
+    wamp1_jw_string(&w, topic, (size_t)-1);
+    wamp1_jw_raw(&w, event_json, len);
+    wamp1_jw_array_end(&w);
+    if (wamp1__wend(c, &w, at) != 0) return wamp1__overflow(c, w.len + 10);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/*  WAMP: routes, handlers, middleware                                      */
+/* ------------------------------------------------------------------------ */
+
+WAMP1__DEF int wamp1_route_match(const char *pat, const char *uri, size_t n, wamp1_match *m) {
+    size_t i = 0;
+    if (m) m->count = 0;
+    while (*pat) {
+        if (*pat == '{') {
+            const char *name = pat + 1, *close = strchr(name, '}');
+            size_t start = i;
+            if (!close) return 0;
+            while (i < n && uri[i] != '/' && uri[i] != '#' && uri[i] != '?' &&
+                   (close[1] == 0 || uri[i] != close[1]))
+                i++;
+            if (i == start) return 0; /* a placeholder matches at least one character */
+            if (m && m->count < WAMP1_MAX_PARAMS) {
+                m->params[m->count].name = name;
+                m->params[m->count].name_len = (size_t)(close - name);
+                m->params[m->count].value = uri + start;
+                m->params[m->count].value_len = i - start;
+                m->count++;
+            }
+            pat = close + 1;
+            continue;
+        }
+        if (i >= n || uri[i] != *pat) return 0;
+        i++;
+        pat++;
+    }
+    return i == n;
+}
+
+WAMP1__DEF const char *wamp1_match_get(const wamp1_match *m, const char *name, size_t *len) {
+    unsigned i;
+    size_t nl = strlen(name);
+    for (i = 0; m && i < m->count; i++) {
+        if (m->params[i].name_len == nl && memcmp(m->params[i].name, name, nl) == 0) {
+            if (len) *len = m->params[i].value_len;
+            return m->params[i].value;
+        }
+    }
+    if (len) *len = 0;
+    return NULL;
+}
+
+WAMP1__DEF int wamp1_app_add_route(wamp1_app *app, const wamp1_route *r) {
+    if (!r || !r->pattern || app->nroutes >= WAMP1_MAX_ROUTES) return -1;
+    app->routes[app->nroutes++] = *r;
+    return 0;
+}
+
+WAMP1__DEF int wamp1_app_add_rpc(wamp1_app *app, const char *pattern, const wamp1_handler *h) {
+    wamp1_route r;
+    memset(&r, 0, sizeof r);
+    r.pattern = pattern;
+    r.kind = WAMP1_ROUTE_RPC;
+    r.handler = h;
+    return wamp1_app_add_route(app, &r);
+}
+
+WAMP1__DEF int wamp1_app_add_topic(wamp1_app *app, const char *pattern, const wamp1_handler *h) {
+    wamp1_route r;
+    memset(&r, 0, sizeof r);
+    r.pattern = pattern;
+    r.kind = WAMP1_ROUTE_TOPIC;
+    r.handler = h;
+    return wamp1_app_add_route(app, &r);
+}
+
+WAMP1__DEF int wamp1_app_add_handler(wamp1_app *app, const char *name, const wamp1_handler *h) {
+    if (app->nhandlers >= WAMP1_MAX_HANDLERS) return -1;
+    app->handlers[app->nhandlers].name = name;
+    app->handlers[app->nhandlers].h = h;
+    app->nhandlers++;
+    return 0;
+}
+
+WAMP1__DEF int wamp1_app_add_middleware(wamp1_app *app, wamp1_middleware_fn fn, void *user) {
+    if (app->nmw >= WAMP1_MAX_MIDDLEWARE) return -1;
+    app->mw[app->nmw].fn = fn;
+    app->mw[app->nmw].user = user;
+    app->nmw++;
+    return 0;
+}
+
+static const wamp1_route *wamp1__route(wamp1_app *app, int kind, const char *uri, size_t n, wamp1_match *m) {
+    const wamp1_route *best = NULL;
+    unsigned i;
+    wamp1_match tmp;
+    for (i = 0; i < app->nroutes; i++) {
+        const wamp1_route *r = &app->routes[i];
+        if (r->kind != kind || (best && r->priority <= best->priority)) continue;
+        if (wamp1_route_match(r->pattern, uri, n, &tmp)) {
+            best = r;
+            *m = tmp;
+        }
+    }
+    return best;
+}
+
+static const wamp1_handler *wamp1__resolve(wamp1_app *app, const wamp1_route *r) {
+    unsigned i;
+    if (app->cfg.resolve) return app->cfg.resolve(app, r, app->cfg.user);
+    if (r->handler) return r->handler;
+    if (!r->handler_name) return NULL;
+    for (i = 0; i < app->nhandlers; i++)
+        if (strcmp(app->handlers[i].name, r->handler_name) == 0) return app->handlers[i].h;
+    return NULL;
+}
+
+static int wamp1__middleware(wamp1_app *app, const wamp1_message *msg) {
+    unsigned i;
+    for (i = 0; i < app->nmw; i++)
+        if (app->mw[i].fn(app, msg, app->mw[i].user) != 0) return 1;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/*  WAMP: answering calls                                                   */
+/* ------------------------------------------------------------------------ */
+
+enum { WAMP1__CALL_NEW = 0, WAMP1__CALL_RESULT, WAMP1__CALL_ERROR, WAMP1__CALL_DONE, WAMP1__CALL_DEFERRED };
+
+WAMP1__DEF const char *wamp1_error_uri_default(wamp1_call_status st) {
+    switch (st) {
+    case WAMP1_CALL_NO_ENDPOINT: return "http://api.wamp.ws/error#NoSuchRPCEndpoint";
+    case WAMP1_CALL_INVALID_ARGUMENT: return "http://api.wamp.ws/error#invalid_argument";
+    case WAMP1_CALL_INTERNAL: return "http://api.wamp.ws/error#internal";
+    default: return "http://api.wamp.ws/error#generic";
+    }
+}
+
+static const char *wamp1__error_uri(wamp1_app *app, wamp1_call_status st) {
+    const char *u = app->cfg.error_uri ? app->cfg.error_uri(st, app->cfg.user) : NULL;
+    return u ? u : wamp1_error_uri_default(st);
+}
+
+WAMP1__DEF int wamp1_call_arg(const wamp1_call *call, unsigned i) {
+    if (!call->toks || i >= call->argc) return -1;
+    return wamp1_json_array_get(call->toks, call->ntoks, 0, i + 3);
+}
+
+static void wamp1__pending_free_at(wamp1_app *app, unsigned i) {
+    if (!app->pending[i].used) return;
+    app->pending[i].used = 0;
+    app->pending[i].gen = (uint16_t)(app->pending[i].gen + 1u);
+    app->stats.pending_calls--;
+}
+
+/* Begin [3|4, callID, ...; returns the writer, a sink when the caller is gone. */
+static wamp1_jwriter *wamp1__answer_begin(wamp1_call *call, int type) {
+    if (call->state != WAMP1__CALL_NEW || !call->conn ||
+        wamp1__wbegin(call->conn, &call->w, &call->frame_at) != 0) {
+        wamp1_jw_init(&call->w, call->app->sink, 0);
+        call->w.overflow = 1;
+        call->state = type == WAMP1_MSG_CALLRESULT ? WAMP1__CALL_RESULT : WAMP1__CALL_ERROR;
+        call->conn = NULL;
+        return &call->w;
+    }
+    wamp1_jw_array_begin(&call->w);
+    wamp1_jw_int(&call->w, type);
+    wamp1_jw_raw(&call->w, call->callid_json, call->callid_len);
+    call->value_at = (uint32_t)call->w.len;
+    call->state = type == WAMP1_MSG_CALLRESULT ? WAMP1__CALL_RESULT : WAMP1__CALL_ERROR;
+    return &call->w;
+}
+
+static int wamp1__answer_end(wamp1_call *call, int is_error) {
+    wamp1_app *app = call->app;
+    wamp1_conn *c = call->conn;
+    int rc = -1;
+    if (call->state != (is_error ? WAMP1__CALL_ERROR : WAMP1__CALL_RESULT)) return -1;
+    call->state = WAMP1__CALL_DONE;
+    if (c) {
+        size_t before = call->w.len;
+        wamp1_jw_array_end(&call->w);
+        rc = wamp1__wend(c, &call->w, call->frame_at);
+        if (rc != 0 && wamp1_conn_is_open(c)) {
+            /* the answer did not fit: say so in a small CALLERROR instead */
+            wamp1_jwriter w;
+            uint32_t at;
+            if (wamp1__wbegin(c, &w, &at) == 0) {
+                wamp1_jw_array_begin(&w);
+                wamp1_jw_int(&w, WAMP1_MSG_CALLERROR);
+                wamp1_jw_raw(&w, call->callid_json, call->callid_len);
+                wamp1_jw_string(&w, wamp1__error_uri(app, WAMP1_CALL_INTERNAL), (size_t)-1);
+                wamp1_jw_string(&w, "result larger than the send buffer", (size_t)-1);
+                wamp1_jw_array_end(&w);
+                if (wamp1__wend(c, &w, at) != 0) (void)wamp1__overflow(c, before);
+            } else (void)wamp1__overflow(c, before);
+            wamp1__report(&app->server, c, WAMP1_ERR_LIMIT, "call answer did not fit the send buffer");
+        }
+    }
+    return rc;
+}
+
+WAMP1__DEF wamp1_jwriter *wamp1_call_result_begin(wamp1_call *call) {
+    return wamp1__answer_begin(call, WAMP1_MSG_CALLRESULT);
+}
+
+WAMP1__DEF int wamp1_call_result_end(wamp1_call *call) {
+    /* a result "is always present": write null if the handler wrote nothing */
+    if (call->state == WAMP1__CALL_RESULT && call->conn && call->w.len == call->value_at)
+        wamp1_jw_null(&call->w);
+    return wamp1__answer_end(call, 0);
+}
+
+WAMP1__DEF int wamp1_call_result_json(wamp1_call *call, const char *json, size_t len) {
+    wamp1_jw_raw(wamp1_call_result_begin(call), json, len);
+    return wamp1_call_result_end(call);
+}
+
+WAMP1__DEF wamp1_jwriter *wamp1_call_error_begin(wamp1_call *call, const char *uri, const char *desc) {
+    wamp1_jwriter *w = wamp1__answer_begin(call, WAMP1_MSG_CALLERROR);
+    wamp1_jw_string(w, uri, (size_t)-1);
+    wamp1_jw_string(w, desc ? desc : "", (size_t)-1);
+    return w;
+}
+
+WAMP1__DEF int wamp1_call_error_end(wamp1_call *call) { return wamp1__answer_end(call, 1); }
+
+WAMP1__DEF int wamp1_call_error(wamp1_call *call, const char *uri, const char *desc) {
+    (void)wamp1_call_error_begin(call, uri, desc);
+    return wamp1__answer_end(call, 1);
+}
+
+static int wamp1__call_fail(wamp1_call *call, wamp1_call_status st, const char *desc) {
+    return wamp1_call_error(call, wamp1__error_uri(call->app, st), desc);
+}
+
+WAMP1__DEF wamp1_call_handle wamp1_call_defer(wamp1_call *call) {
+    wamp1_app *app = call->app;
+    wamp1_call_handle h;
+    unsigned i;
+    h.id = 0;
+    if (call->state != WAMP1__CALL_NEW || !call->conn || call->callid_len > WAMP1_MAX_CALLID) return h;
+    for (i = 0; i < WAMP1_MAX_PENDING_CALLS; i++) {
+        wamp1__pending *p = &app->pending[i];
+        if (p->used) continue;
+        p->used = 1;
+        p->conn = wamp1_conn_handle(call->conn);
+        p->len = (uint8_t)call->callid_len;
+        memcpy(p->callid, call->callid_json, call->callid_len);
+        if (p->gen == 0) p->gen = 1;
+        app->stats.pending_calls++;
+        call->state = WAMP1__CALL_DEFERRED;
+        h.id = (uint32_t)p->gen << 16 | (i + 1u);
+        return h;
+    }
+    return h;
+}
+
+WAMP1__DEF int wamp1_call_resume(wamp1_app *app, wamp1_call_handle h, wamp1_call *call) {
+    uint32_t i = (h.id & 0xFFFFu);
+    wamp1__pending *p;
+    if (i == 0 || i > WAMP1_MAX_PENDING_CALLS) return -1;
+    p = &app->pending[i - 1];
+    if (!p->used || p->gen != (uint16_t)(h.id >> 16)) return -1;
+    memset(call, 0, sizeof *call);
+    call->app = app;
+    call->conn = wamp1_conn_lookup(&app->server, p->conn);
+    /* the slot is free again from here; the callID is copied into the answer before any
+       other call can take the slot (answers are written synchronously) */
+    call->callid_json = p->callid;
+    call->callid_len = p->len;
+    wamp1__pending_free_at(app, i - 1);
+    return 0;
+}
+
+static void wamp1__pending_drop_conn(wamp1_app *app, wamp1_conn *c) {
+    wamp1_conn_id id = wamp1_conn_handle(c);
+    unsigned i;
+    for (i = 0; i < WAMP1_MAX_PENDING_CALLS; i++)
+        if (app->pending[i].used && app->pending[i].conn.id == id.id) wamp1__pending_free_at(app, i);
+}
+
+/* ------------------------------------------------------------------------ */
+/*  WAMP: incoming messages                                                 */
+/* ------------------------------------------------------------------------ */
+
+static void wamp1__malformed(wamp1_app *app, wamp1_conn *c, int code, const char *why) {
+    app->stats.malformed++;
+    if (app->cfg.strict) wamp1__fail(c, code, WAMP1_ERR_MALFORMED, why);
+    else wamp1__report(&app->server, c, WAMP1_ERR_MALFORMED, why);
+}
+
+/* Unescape string token t and resolve it as a URI or CURIE into app->uri; length or -1. */
+static int wamp1__uri_arg(wamp1_app *app, wamp1_conn *c, const char *json, int t) {
+    size_t n = 0;
+    if (wamp1_json_unescape(json, &app->toks[t], app->uri2, sizeof app->uri2, &n) != 0) return -1;
+    return wamp1_conn_resolve_curie(c, app->uri2, n, app->uri, sizeof app->uri);
+}
+
+static void wamp1__on_prefix(wamp1_app *app, wamp1_conn *c, const char *json) {
+    unsigned ci = wamp1__cidx(c);
+    wamp1_json_tok *t = app->toks;
+    char name[WAMP1_MAX_PREFIX_NAME + 1], uri[WAMP1_MAX_PREFIX_URI + 1];
+    size_t nl, ul;
+    wamp1__prefix *e;
+    if (t[0].size != 3 || t[2].type != WAMP1_JSON_STRING || t[3].type != WAMP1_JSON_STRING) {
+        wamp1__malformed(app, c, WAMP1_CLOSE_INVALID_DATA, "PREFIX needs [1, prefix, URI]");
+        return;
+    }
+    if (wamp1_json_unescape(json, &t[2], name, sizeof name, &nl) != 0 ||
+        wamp1_json_unescape(json, &t[3], uri, sizeof uri, &ul) != 0) {
+        wamp1__report(&app->server, c, WAMP1_ERR_LIMIT, "PREFIX longer than the configured limit: ignored");
+        return;
+    }
+    e = wamp1__prefix_find(app, ci, name, nl);
+    if (!e) {
+        uint16_t p = app->prefix_free;
+        if (p == WAMP1__NIL || app->wconns[ci].nprefix >= WAMP1_MAX_PREFIXES_PER_CONN) {
+            wamp1__report(&app->server, c, WAMP1_ERR_LIMIT, "prefix table full: PREFIX ignored");
+            return;
+        }
+        e = &app->prefixes[p];
+        app->prefix_free = e->next;
+        e->next = app->wconns[ci].prefixes;
+        app->wconns[ci].prefixes = p;
+        app->wconns[ci].nprefix++;
+        app->stats.prefixes++;
+        e->nlen = (uint8_t)nl;
+        memcpy(e->name, name, nl);
+    }
+    e->ulen = (uint8_t)ul;
+    memcpy(e->uri, uri, ul);
+}
+
+static void wamp1__on_call(wamp1_app *app, wamp1_conn *c, const char *json, int ntoks) {
+    wamp1_json_tok *t = app->toks;
+    wamp1_call call;
+    wamp1_match m;
+    const wamp1_route *r;
+    const wamp1_handler *h;
+    int n;
+    memset(&call, 0, sizeof call);
+    call.app = app;
+    call.conn = c;
+    call.json = json;
+    call.toks = t;
+    call.ntoks = ntoks;
+    app->stats.calls++;
+    if (t[0].size < 3 || t[2].type != WAMP1_JSON_STRING) {
+        wamp1__malformed(app, c, WAMP1_CLOSE_INVALID_DATA, "CALL without a string callID");
+        return;
+    }
+    call.callid_json = json + t[2].start - 1; /* with its quotes */
+    call.callid_len = t[2].len + 2;
+    call.argc = t[0].size - 3;
+    if (t[t[2].next].type != WAMP1_JSON_STRING) {
+        wamp1__malformed(app, c, WAMP1_CLOSE_INVALID_DATA, "CALL with a procURI that is not a string");
+        if (!app->cfg.strict) (void)wamp1__call_fail(&call, WAMP1_CALL_INVALID_ARGUMENT, "procURI must be a string");
+        return;
+    }
+    n = wamp1__uri_arg(app, c, json, (int)t[2].next);
+    if (n < 0) {
+        (void)wamp1__call_fail(&call, WAMP1_CALL_INTERNAL, "procedure URI longer than the configured limit");
+        return;
+    }
+    call.uri = app->uri;
+    call.uri_len = (size_t)n;
+    r = wamp1__route(app, WAMP1_ROUTE_RPC, app->uri, (size_t)n, &m);
+    h = r ? wamp1__resolve(app, r) : NULL;
+    if (!h || !h->call) {
+        static const char pre[] = "no procedure registered for ";
+        char d[sizeof pre + WAMP1_MAX_URI];
+        memcpy(d, pre, sizeof pre - 1);
+        memcpy(d + sizeof pre - 1, app->uri, (size_t)n);
+        d[sizeof pre - 1 + (size_t)n] = 0;
+        (void)wamp1__call_fail(&call, WAMP1_CALL_NO_ENDPOINT, d);
+        return;
+    }
+    call.match = &m;
+    call.route = r;
+    {
+        wamp1_message msg;
+        memset(&msg, 0, sizeof msg);
+        msg.type = WAMP1_MSG_CALL;
+        msg.conn = c;
+        msg.uri = app->uri;
+        msg.uri_len = (size_t)n;
+        msg.route = r;
+        msg.match = &m;
+        msg.call = &call;
+        if (wamp1__middleware(app, &msg)) {
+            if (call.state == WAMP1__CALL_NEW)
+                (void)wamp1__call_fail(&call, WAMP1_CALL_GENERIC, "refused");
+            return;
+        }
+    }
+    {
+        wamp1_call_status st = h->call(&call, h->user);
+        if (call.state == WAMP1__CALL_RESULT) (void)wamp1_call_result_end(&call);
+        else if (call.state == WAMP1__CALL_ERROR) (void)wamp1_call_error_end(&call);
+        if (call.state == WAMP1__CALL_NEW)
+            (void)wamp1__call_fail(&call, st == WAMP1_CALL_OK ? WAMP1_CALL_GENERIC : st,
+                                   st == WAMP1_CALL_INVALID_ARGUMENT ? "invalid argument"
+                                   : st == WAMP1_CALL_INTERNAL      ? "internal error"
+                                   : st == WAMP1_CALL_NO_ENDPOINT   ? "no such procedure"
+                                                                    : "the handler did not answer");
+    }
+}
+
+static int wamp1__topic_msg(wamp1_app *app, wamp1_conn *c, const char *json, int type,
+                            wamp1_match *m, const wamp1_route **r, const wamp1_handler **h) {
+    int n;
+    if (app->toks[2].type != WAMP1_JSON_STRING) {
+        wamp1__malformed(app, c, WAMP1_CLOSE_INVALID_DATA, "topicURI must be a string");
+        return -1;
+    }
+    n = wamp1__uri_arg(app, c, json, 2);
+    if (n < 0) {
+        wamp1__report(&app->server, c, WAMP1_ERR_LIMIT, "topic URI longer than the configured limit: ignored");
+        return -1;
+    }
+    *r = wamp1__route(app, WAMP1_ROUTE_TOPIC, app->uri, (size_t)n, m);
+    *h = *r ? wamp1__resolve(app, *r) : NULL;
+    if (!*r && type != WAMP1_MSG_UNSUBSCRIBE) {
+        wamp1__report(&app->server, c, WAMP1_ERR_NO_ROUTE, "no route for this topic: ignored");
+        return -1;
+    }
+    return n;
+}
+
+static void wamp1__on_subscribe(wamp1_app *app, wamp1_conn *c, const char *json, int type) {
+    wamp1_match m;
+    const wamp1_route *r = NULL;
+    const wamp1_handler *h = NULL;
+    int n, rc;
+    if (app->toks[0].size != 2) {
+        wamp1__malformed(app, c, WAMP1_CLOSE_INVALID_DATA, "SUBSCRIBE/UNSUBSCRIBE needs [type, topicURI]");
+        return;
+    }
+    n = wamp1__topic_msg(app, c, json, type, &m, &r, &h);
+    if (n < 0) return;
+    if (r) {
+        wamp1_message msg;
+        memset(&msg, 0, sizeof msg);
+        msg.type = type;
+        msg.conn = c;
+        msg.uri = app->uri;
+        msg.uri_len = (size_t)n;
+        msg.route = r;
+        msg.match = &m;
+        if (wamp1__middleware(app, &msg)) return;
+    }
+    if (type == WAMP1_MSG_SUBSCRIBE) {
+        if (h && h->subscribe && h->subscribe(app, c, app->uri, (size_t)n, &m, h->user) != 0) return;
+        rc = wamp1__subscribe(app, wamp1__cidx(c), app->uri, (size_t)n);
+        if (rc == -1) wamp1__report(&app->server, c, WAMP1_ERR_LIMIT, "subscription pool full: SUBSCRIBE ignored");
+        if (rc == -2) wamp1__report(&app->server, c, WAMP1_ERR_LIMIT, "topic pool full: SUBSCRIBE ignored");
+    } else {
+        if (wamp1__unsubscribe(app, wamp1__cidx(c), app->uri, (size_t)n) && h && h->unsubscribe)
+            h->unsubscribe(app, c, app->uri, (size_t)n, &m, h->user);
+    }
+}
+
+static int wamp1__all_strings(const wamp1_json_tok *t, int arr) {
+    uint32_t i, k = (uint32_t)arr + 1;
+    for (i = 0; i < t[arr].size; i++) {
+        if (t[k].type != WAMP1_JSON_STRING) return 0;
+        k = t[k].next;
+    }
+    return 1;
+}
+
+static void wamp1__on_publish(wamp1_app *app, wamp1_conn *c, const char *json) {
+    wamp1_json_tok *t = app->toks;
+    wamp1_publish p;
+    wamp1_match m;
+    const wamp1_route *r = NULL;
+    const wamp1_handler *h = NULL;
+    int n, a4 = -1, a5 = -1;
+    if (t[0].size < 3 || t[0].size > 5) {
+        wamp1__malformed(app, c, WAMP1_CLOSE_INVALID_DATA, "PUBLISH needs 3 to 5 elements");
+        return;
+    }
+    if (t[2].type != WAMP1_JSON_STRING) {
+        wamp1__malformed(app, c, WAMP1_CLOSE_INVALID_DATA, "topicURI must be a string");
+        return;
+    }
+    memset(&p, 0, sizeof p);
+    p.event = (int)t[2].next;
+    p.exclude = p.eligible = -1;
+    p.exclude_me = !app->cfg.publish_include_publisher;
+    if (t[0].size >= 4) {
+        a4 = (int)t[p.event].next;
+        if (t[a4].type == WAMP1_JSON_TRUE) p.exclude_me = 1;
+        else if (t[a4].type == WAMP1_JSON_FALSE) p.exclude_me = 0;
+        else if (t[a4].type == WAMP1_JSON_ARRAY) {
+            if (!wamp1__all_strings(t, a4)) {
+                wamp1__malformed(app, c, WAMP1_CLOSE_INVALID_DATA, "PUBLISH exclude list holds a non-string");
+                return;
+            }
+            p.exclude = a4;
+            p.exclude_me = 0;
+        }
+    }
+    if (t[0].size == 5) {
+        a5 = (int)t[a4].next;
+        if (t[a5].type != WAMP1_JSON_ARRAY || !wamp1__all_strings(t, a5)) {
+            wamp1__malformed(app, c, WAMP1_CLOSE_INVALID_DATA, "PUBLISH eligible must be an array of strings");
+            return;
+        }
+        p.eligible = a5;
+    }
+    n = wamp1__topic_msg(app, c, json, WAMP1_MSG_PUBLISH, &m, &r, &h);
+    if (n < 0) return;
+    p.app = app;
+    p.publisher = c;
+    p.topic = app->uri;
+    p.topic_len = (size_t)n;
+    p.match = &m;
+    p.json = json;
+    p.toks = t;
+    app->stats.publishes++;
+    {
+        wamp1_message msg;
+        memset(&msg, 0, sizeof msg);
+        msg.type = WAMP1_MSG_PUBLISH;
+        msg.conn = c;
+        msg.uri = app->uri;
+        msg.uri_len = (size_t)n;
+        msg.route = r;
+        msg.match = &m;
+        msg.publish = &p;
+        if (wamp1__middleware(app, &msg)) return;
+    }
+    if (h && h->publish) h->publish(&p, h->user);
+    else wamp1_publish_broker(&p);
+}
+
+static void wamp1__app_message(wamp1_conn *c, wamp1_opcode op, const uint8_t *data, size_t len, void *user) {
+    wamp1_app *app = (wamp1_app *)user;
+    const char *json = (const char *)data;
+    wamp1_json_tok *t = app->toks;
+    int n, depth = app->cfg.json_max_depth > 0 ? app->cfg.json_max_depth : WAMP1_JSON_DEPTH;
+    int64_t type;
+    if (op != WAMP1_OP_TEXT) {
+        wamp1__malformed(app, c, WAMP1_CLOSE_UNSUPPORTED, "binary message on a WAMP connection");
+        return;
+    }
+    n = wamp1_json_parse(json, len, t, WAMP1_JSON_TOKENS, depth, NULL);
+    if (n == WAMP1_JSON_ETOKENS && t[0].type == WAMP1_JSON_ARRAY && t[1].type == WAMP1_JSON_NUMBER &&
+        json[t[1].start] == '2' && t[1].len == 1 && t[2].type == WAMP1_JSON_STRING) {
+        /* a CALL too complex to take apart: still answer it */
+        wamp1_call call;
+        memset(&call, 0, sizeof call);
+        call.app = app;
+        call.conn = c;
+        call.callid_json = json + t[2].start - 1;
+        call.callid_len = t[2].len + 2;
+        wamp1__report(&app->server, c, WAMP1_ERR_LIMIT, "CALL has more JSON tokens than WAMP1_JSON_TOKENS");
+        (void)wamp1__call_fail(&call, WAMP1_CALL_INTERNAL, "message too complex");
+        return;
+    }
+    if (n < 0) {
+        wamp1__malformed(app, c, WAMP1_CLOSE_INVALID_DATA,
+                         n == WAMP1_JSON_EDEPTH ? "JSON nested deeper than the limit" : "invalid JSON");
+        return;
+    }
+    if (t[0].type != WAMP1_JSON_ARRAY || t[0].size < 2 || t[1].type != WAMP1_JSON_NUMBER ||
+        wamp1_json_get_int(json, &t[1], &type) != 0) {
+        wamp1__malformed(app, c, WAMP1_CLOSE_INVALID_DATA, "not a WAMP message array");
+        return;
+    }
+    switch (type) {
+    case WAMP1_MSG_PREFIX: wamp1__on_prefix(app, c, json); break;
+    case WAMP1_MSG_CALL: wamp1__on_call(app, c, json, n); break;
+    case WAMP1_MSG_SUBSCRIBE:
+    case WAMP1_MSG_UNSUBSCRIBE: wamp1__on_subscribe(app, c, json, (int)type); break;
+    case WAMP1_MSG_PUBLISH: wamp1__on_publish(app, c, json); break;
+    default: wamp1__malformed(app, c, WAMP1_CLOSE_INVALID_DATA, "message type a client must not send");
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/*  WAMP: connection events, the queue, life cycle                           */
+/* ------------------------------------------------------------------------ */
+
+static void wamp1__app_open(wamp1_conn *c, void *user) {
+    wamp1_app *app = (wamp1_app *)user;
+    unsigned ci = wamp1__cidx(c);
+    wamp1_jwriter w;
+    uint32_t at;
+    app->wconns[ci].subs = app->wconns[ci].prefixes = WAMP1__NIL;
+    app->wconns[ci].nprefix = 0;
+    wamp1__new_session_id(app, c);
+    if (wamp1__wbegin(c, &w, &at) == 0) {
+        wamp1_jw_array_begin(&w);
+        wamp1_jw_int(&w, WAMP1_MSG_WELCOME);
+        wamp1_jw_string(&w, app->wconns[ci].sid, WAMP1_SESSION_ID_LEN);
+        wamp1_jw_int(&w, 1);
+        wamp1_jw_string(&w, app->cfg.server_ident, (size_t)-1);
+        wamp1_jw_array_end(&w);
+        (void)wamp1__wend(c, &w, at);
+    }
+    if (app->cfg.on_open) app->cfg.on_open(app, c, app->cfg.user);
+}
+
+static void wamp1__app_close(wamp1_conn *c, int code, void *user) {
+    wamp1_app *app = (wamp1_app *)user;
+    unsigned ci = wamp1__cidx(c);
+    if (app->cfg.on_close) app->cfg.on_close(app, c, code, app->cfg.user);
+    wamp1__unsubscribe_all(app, ci);
+    wamp1__prefixes_free(app, ci);
+    wamp1__pending_drop_conn(app, c);
+    memset(app->wconns[ci].sid, 0, sizeof app->wconns[ci].sid);
+}
+
+static void wamp1__app_error(wamp1_conn *c, wamp1_error e, const char *why, void *user) {
+    wamp1_app *app = (wamp1_app *)user;
+    if (app->cfg.on_error) app->cfg.on_error(app, c, e, why, app->cfg.user);
+}
+
+static int wamp1__app_request(wamp1_conn *c, const wamp1_request *req, void *user) {
+    wamp1_app *app = (wamp1_app *)user;
+    return app->cfg.server.cb.on_request ? app->cfg.server.cb.on_request(c, req, app->cfg.server.user) : 0;
+}
+
+static void wamp1__app_http(wamp1_conn *c, const wamp1_request *req, void *user) {
+    wamp1_app *app = (wamp1_app *)user;
+    if (app->cfg.server.cb.on_http) app->cfg.server.cb.on_http(c, req, app->cfg.server.user);
+}
+
+static void wamp1__app_keepalive(wamp1_conn *c, void *user) {
+    wamp1_app *app = (wamp1_app *)user;
+    if (app->cfg.server.cb.on_keepalive_timeout)
+        app->cfg.server.cb.on_keepalive_timeout(c, app->cfg.server.user);
+}
+
+static void wamp1__lock(wamp1_app *app) {
+    if (app->server.port->lock) app->server.port->lock(app->server.port->ctx);
+}
+static void wamp1__unlock(wamp1_app *app) {
+    if (app->server.port->unlock) app->server.port->unlock(app->server.port->ctx);
+}
+
+static void wamp1__app_tick(wamp1_server *s, uint64_t now, void *user) {
+    wamp1_app *app = (wamp1_app *)user;
+    (void)now;
+    (void)s;
+    for (;;) {
+        wamp1__qslot slot;
+        wamp1__lock(app);
+        if (app->qcount == 0) { wamp1__unlock(app); break; }
+        slot = app->queue[app->qhead];
+        app->qhead = (app->qhead + 1u) % WAMP1_QUEUE_SLOTS;
+        app->qcount--;
+        wamp1__unlock(app);
+        if (slot.fn) slot.fn(app, slot.arg);
+        else {
+            slot.data[slot.tlen] = 0;
+            (void)wamp1_app_publish(app, slot.data, slot.data + slot.tlen + 1, slot.elen, NULL);
+        }
+    }
+    if (app->cfg.server.cb.on_tick) app->cfg.server.cb.on_tick(s, now, app->cfg.server.user);
+}
+
+static int wamp1__enqueue(wamp1_app *app, const wamp1__qslot *slot) {
+    int rc = -1;
+    wamp1__lock(app);
+    if (app->qcount < WAMP1_QUEUE_SLOTS) {
+        app->queue[(app->qhead + app->qcount) % WAMP1_QUEUE_SLOTS] = *slot;
+        app->qcount++;
+        rc = 0;
+    } else app->stats.queue_full++;
+    wamp1__unlock(app);
+    if (rc == 0) wamp1_server_wake(&app->server);
+    return rc;
+}
+
+WAMP1__DEF int wamp1_app_post(wamp1_app *app, void (*fn)(wamp1_app *app, void *arg), void *arg) {
+    wamp1__qslot slot;
+    if (!fn) return -1;
+    slot.fn = fn;
+    slot.arg = arg;
+    slot.tlen = slot.elen = 0;
+    return wamp1__enqueue(app, &slot);
+}
+
+WAMP1__DEF int wamp1_app_publish_async(wamp1_app *app, const char *topic, const char *event_json,
+                                       size_t len) {
+    wamp1__qslot slot;
+    size_t tl = strlen(topic);
+    if (tl + len + 2 > WAMP1_QUEUE_SLOT_SIZE) return -1;
+    slot.fn = NULL;
+    slot.arg = NULL;
+    slot.tlen = (uint16_t)tl;
+    slot.elen = (uint16_t)len;
+    memcpy(slot.data, topic, tl);
+    slot.data[tl] = 0;
+    memcpy(slot.data + tl + 1, event_json, len);
+    return wamp1__enqueue(app, &slot);
+}
+
+WAMP1__DEF int wamp1_app_init(wamp1_app *app, const wamp1_app_config *cfg) {
+    wamp1_config sc;
+    unsigned i;
+    memset(app, 0, sizeof *app);
+    app->cfg = *cfg;
+    if (!app->cfg.server_ident) app->cfg.server_ident = WAMP1_SERVER_IDENT;
+    sc = cfg->server;
+    if (!sc.subprotocol) sc.subprotocol = "wamp";
+    if (cfg->lenient_subprotocol) sc.subprotocol_optional = 1;
+    sc.user = app;
+    memset(&sc.cb, 0, sizeof sc.cb);
+    sc.cb.on_open = wamp1__app_open;
+    sc.cb.on_close = wamp1__app_close;
+    sc.cb.on_message = wamp1__app_message;
+    sc.cb.on_error = wamp1__app_error;
+    sc.cb.on_request = wamp1__app_request;
+    sc.cb.on_http = wamp1__app_http;
+    sc.cb.on_keepalive_timeout = wamp1__app_keepalive;
+    sc.cb.on_tick = wamp1__app_tick;
+    if (wamp1_server_init(&app->server, &sc) != 0) return -1;
+    for (i = 0; i < WAMP1__TOPIC_BUCKETS; i++) app->buckets[i] = WAMP1__NIL;
+    for (i = 0; i < WAMP1_MAX_TOPICS; i++)
+        app->topics[i].hnext = (uint16_t)(i + 1 < WAMP1_MAX_TOPICS ? i + 1 : WAMP1__NIL);
+    for (i = 0; i < WAMP1_MAX_SUBSCRIPTIONS; i++)
+        app->subs[i].cnext = (uint16_t)(i + 1 < WAMP1_MAX_SUBSCRIPTIONS ? i + 1 : WAMP1__NIL);
+    for (i = 0; i < WAMP1_MAX_PREFIXES; i++)
+        app->prefixes[i].next = (uint16_t)(i + 1 < WAMP1_MAX_PREFIXES ? i + 1 : WAMP1__NIL);
+    for (i = 0; i < WAMP1_MAX_CONNECTIONS; i++)
+        app->wconns[i].subs = app->wconns[i].prefixes = WAMP1__NIL;
+    app->topic_free = app->sub_free = app->prefix_free = 0;
+    app->stats.topics_max = WAMP1_MAX_TOPICS;
+    app->stats.subscriptions_max = WAMP1_MAX_SUBSCRIPTIONS;
+    app->stats.pending_calls_max = WAMP1_MAX_PENDING_CALLS;
+    app->stats.prefixes_max = WAMP1_MAX_PREFIXES;
+    return 0;
+}
+
+WAMP1__DEF wamp1_server *wamp1_app_server(wamp1_app *app) { return &app->server; }
+WAMP1__DEF int wamp1_app_listen(wamp1_app *app) { return wamp1_server_listen(&app->server); }
+WAMP1__DEF int wamp1_app_poll(wamp1_app *app, int timeout_ms) { return wamp1_server_poll(&app->server, timeout_ms); }
+WAMP1__DEF int wamp1_app_run(wamp1_app *app) { return wamp1_server_run(&app->server); }
+WAMP1__DEF void wamp1_app_stop(wamp1_app *app) { wamp1_server_stop(&app->server); }
+WAMP1__DEF int wamp1_app_shutdown(wamp1_app *app, uint32_t timeout_ms) {
+    return wamp1_server_shutdown(&app->server, timeout_ms);
+}
+WAMP1__DEF void wamp1_app_stats(const wamp1_app *app, wamp1_wamp_stats *out) { *out = app->stats; }
+
+#endif /* WAMP1_NO_WAMP */
 
 #ifdef __cplusplus
 }

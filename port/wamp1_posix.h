@@ -69,7 +69,7 @@ static int wamp1__posix_listen(void *ctx, const char *host, uint16_t port, wamp1
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE;
-    service[wamp1__utoa(port, service)] = 0;
+    service[wamp1__fmt_u(port, service)] = 0;
     if (getaddrinfo(host && *host ? host : NULL, service, &hints, &res) != 0) return -1;
     for (ai = res; ai; ai = ai->ai_next) {
         int one = 1;

@@ -1,0 +1,57 @@
+# wamp1.h - build, run and test.
+#   make          build/echo and build/demo
+#   make run      start the WAMP demo on 127.0.0.1:8080
+#   make check    every test (installs missing tools when run as root)
+#   make bench    throughput and latency benchmarks
+#   make size     firmware footprint table (Cortex-M0+, Cortex-M4, RV32IMAC)
+#   make fuzz     run every fuzz target for FUZZ_SECONDS (default 60)
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WARN    := -std=c99 -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wstrict-prototypes
+SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+HDRS    := wamp1.h $(wildcard port/*.h)
+TESTS   := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
+
+.PHONY: all run check bench size fuzz soak clean
+
+EXAMPLES := $(patsubst examples/posix/%.c,build/%,$(wildcard examples/posix/*.c))
+
+all: $(EXAMPLES)
+
+build:
+	@mkdir -p build
+
+build/echo: examples/posix/echo.c $(HDRS) | build
+	$(CC) $(WARN) $(CFLAGS) -o $@ $<
+
+build/demo: examples/posix/demo.c $(HDRS) | build
+	$(CC) $(WARN) $(CFLAGS) -o $@ $< -lpthread
+
+# unit tests: plain and sanitized builds
+build/test_%: tests/test_%.c tests/test_util.h $(HDRS) | build
+	$(CC) $(WARN) -Wno-sign-conversion $(CFLAGS) -o $@ $< -lpthread -lm
+
+build/asan_%: tests/test_%.c tests/test_util.h $(HDRS) | build
+	clang $(WARN) -Wno-sign-conversion -O1 -g $(SAN) -o $@ $< -lpthread -lm
+
+run: all
+	@if [ -x build/demo ]; then ./build/demo; else ./build/echo; fi
+
+check: all
+	@bash tests/check.sh
+
+bench: all
+	@bash tests/bench/run.sh
+
+size:
+	@bash tests/size/run.sh
+
+fuzz:
+	@bash tests/fuzz/run.sh $${FUZZ_SECONDS:-60}
+
+soak: all
+	@SOAK_SECONDS=$${SOAK_SECONDS:-600} bash tests/soak.sh
+
+clean:
+	rm -rf build

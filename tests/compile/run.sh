@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The header as C99 and C++ with every warning an error, on gcc and clang, plus a
+# WAMP1_API=static build and a check that every exported symbol carries the prefix.
+cd "$(dirname "$0")/../.."
+pass=0; fail=0
+try() {
+  local what=$1; shift
+  if "$@" >build/logs/compile-step.log 2>&1; then pass=$((pass + 1)); else
+    fail=$((fail + 1)); echo "FAIL $what"; cat build/logs/compile-step.log | head -40; fi
+}
+W="-Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror"
+for cc in gcc clang; do
+  command -v $cc >/dev/null || continue
+  try "$cc C99" $cc -std=c99 $W -Wstrict-prototypes -c tests/compile/compile.c -o build/compile-c.o
+  try "$cc C99 -Os" $cc -std=c99 -Os $W -Wstrict-prototypes -c tests/compile/compile.c -o build/compile-c.o
+  try "$cc static" $cc -std=c99 $W -Wstrict-prototypes tests/compile/static_api.c -o build/static_api
+  try "static run" ./build/static_api
+done
+for cxx in g++ clang++; do
+  command -v $cxx >/dev/null || continue
+  try "$cxx C++11" $cxx -x c++ -std=c++11 $W -c tests/compile/compile.c -o build/compile-cxx.o
+  try "$cxx C++17" $cxx -x c++ -std=c++17 $W -c tests/compile/compile.c -o build/compile-cxx.o
+done
+# every global symbol the library defines starts with wamp1_
+gcc -std=c99 -c tests/compile/compile.c -o build/compile-c.o
+bad=$(nm -g --defined-only build/compile-c.o | awk '{print $3}' | grep -v -E '^(wamp1_|main$)' || true)
+if [ -z "$bad" ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL unprefixed symbols: $bad"; fi
+# no allocator calls in the library
+if sed -e 's://.*$::' wamp1.h | grep -nE '\b(malloc|calloc|realloc|free)[[:space:]]*\(' >/dev/null; then
+  fail=$((fail + 1)); echo "FAIL wamp1.h calls an allocator"; else pass=$((pass + 1)); fi
+echo "compile: $pass passed, $fail failed"
+[ $fail -eq 0 ]
