@@ -832,6 +832,7 @@ struct wamp1_app {
     struct { const char *name; const wamp1_handler *h; } handlers[WAMP1_MAX_HANDLERS];
     struct { wamp1_middleware_fn fn; void *user; } mw[WAMP1_MAX_MIDDLEWARE];
     unsigned nroutes, nhandlers, nmw;
+    int toks_used; /* tokens of the message being handled */
     uint16_t topic_free, sub_free, prefix_free;
     uint16_t buckets[WAMP1__TOPIC_BUCKETS];
     wamp1__topic topics[WAMP1_MAX_TOPICS];
@@ -3343,8 +3344,14 @@ WAMP1__DEF void wamp1_publish_broker(wamp1_publish *p) {
 WAMP1__DEF int wamp1_app_publish(wamp1_app *app, const char *topic, const char *event_json,
                                  size_t len, const wamp1_publish_opts *opts) {
     wamp1__rcpt r;
-    if (wamp1_json_parse(event_json, len, app->toks, WAMP1_JSON_TOKENS, WAMP1_JSON_DEPTH * 2, NULL) <= 0)
+    /* validate the event in the token array's unused tail: a handler that publishes keeps
+       the tokens of the message it is answering */
+    if (wamp1_json_parse(event_json, len, app->toks + app->toks_used,
+                         WAMP1_JSON_TOKENS - app->toks_used, WAMP1_JSON_DEPTH, NULL) <= 0) {
+        wamp1__report(&app->server, NULL, WAMP1_ERR_MALFORMED,
+                      "publish: event is not JSON or has more tokens than are left");
         return -1;
+    }
     memset(&r, 0, sizeof r);
     r.opts = opts;
     app->stats.publishes++;
@@ -3932,6 +3939,7 @@ static void wamp1__app_message(wamp1_conn *c, wamp1_opcode op, const uint8_t *da
         wamp1__malformed(app, c, WAMP1_CLOSE_INVALID_DATA, "not a WAMP message array");
         return;
     }
+    app->toks_used = n;
     switch (type) {
     case WAMP1_MSG_PREFIX: wamp1__on_prefix(app, c, json); break;
     case WAMP1_MSG_CALL: wamp1__on_call(app, c, json, n); break;
@@ -3940,6 +3948,7 @@ static void wamp1__app_message(wamp1_conn *c, wamp1_opcode op, const uint8_t *da
     case WAMP1_MSG_PUBLISH: wamp1__on_publish(app, c, json); break;
     default: wamp1__malformed(app, c, WAMP1_CLOSE_INVALID_DATA, "message type a client must not send");
     }
+    app->toks_used = 0;
 }
 
 /* ------------------------------------------------------------------------ */
