@@ -48,6 +48,18 @@
 #ifndef WAMP1_MAX_LISTENERS
 #define WAMP1_MAX_LISTENERS 2
 #endif
+#ifndef WAMP1_MAX_ATTRS
+#define WAMP1_MAX_ATTRS (WAMP1_MAX_CONNECTIONS * 4)
+#endif
+#ifndef WAMP1_MAX_ATTRS_PER_CONN
+#define WAMP1_MAX_ATTRS_PER_CONN 8
+#endif
+#ifndef WAMP1_ATTR_KEY_SIZE
+#define WAMP1_ATTR_KEY_SIZE 16
+#endif
+#ifndef WAMP1_ATTR_VALUE_SIZE
+#define WAMP1_ATTR_VALUE_SIZE 32
+#endif
 #ifndef WAMP1_SOCKET
 #define WAMP1_SOCKET int
 #endif
@@ -189,6 +201,25 @@ typedef struct wamp1_request {
     uint16_t subprotocol_len;
 } wamp1_request;
 
+/* The middleware chain: links a connection passes through before the application. Every
+   callback is optional. on_connect runs when the TCP connection is accepted, before a byte
+   is read (a blocked address gets its 403 here); on_request runs once the upgrade request
+   is parsed and passed the WebSocket checks (origins, sessions, authentication). Both
+   return 0 to go on, or an HTTP status that refuses the connection. on_message may return
+   nonzero to swallow a message. Links run in the order they were added. */
+typedef struct wamp1_link wamp1_link;
+struct wamp1_link {
+    const char *name;
+    int (*on_connect)(wamp1_link *self, wamp1_conn *c);
+    int (*on_request)(wamp1_link *self, wamp1_conn *c, const wamp1_request *req);
+    void (*on_open)(wamp1_link *self, wamp1_conn *c);
+    int (*on_message)(wamp1_link *self, wamp1_conn *c, wamp1_opcode op, const uint8_t *data, size_t len);
+    void (*on_close)(wamp1_link *self, wamp1_conn *c, int code);
+    void (*on_error)(wamp1_link *self, wamp1_conn *c, wamp1_error e, const char *reason);
+    void *state;
+    wamp1_link *next;
+};
+
 /* Application callbacks: all optional. */
 typedef struct wamp1_callbacks {
     /* Upgrade request passed every WebSocket check: return 0 to accept, or an HTTP status
@@ -229,6 +260,7 @@ typedef struct wamp1_config {
     const char *subprotocol;       /* required subprotocol (e.g. "wamp"); NULL: none */
     int subprotocol_optional;      /* accept handshakes that do not offer it */
     int slow_consumer;             /* WAMP1_SLOW_CLOSE (default) or WAMP1_SLOW_DROP */
+    int drop_request;              /* do not keep the upgrade request (wamp1_conn_request) */
     wamp1_callbacks cb;
     void *user;
 } wamp1_config;
@@ -279,9 +311,35 @@ WAMP1_API void wamp1_conn_close(wamp1_conn *c, int code, const char *reason);
 /* Answer a plain HTTP request (from on_http) and close after it. */
 WAMP1_API void wamp1_conn_http_respond(wamp1_conn *c, int status, const char *content_type,
                                        const void *body, size_t len);
+/* The upgrade request, kept at the end of the receive buffer for later links and
+   handlers (unless cfg.drop_request): 0, or -1 when it is not there. */
+WAMP1_API int wamp1_conn_request(const wamp1_conn *c, wamp1_request *req);
 /* Bytes queued for sending / free in the send buffer. */
 WAMP1_API size_t wamp1_conn_send_pending(const wamp1_conn *c);
 WAMP1_API size_t wamp1_conn_send_space(const wamp1_conn *c);
+
+/* The middleware chain. */
+WAMP1_API void wamp1_server_add_link(wamp1_server *s, wamp1_link *link);
+WAMP1_API void wamp1_server_remove_link(wamp1_server *s, wamp1_link *link);
+
+/* The connection attribute store: small typed values under short keys (at most
+   WAMP1_ATTR_KEY_SIZE - 1 bytes), WAMP1_MAX_ATTRS_PER_CONN per connection from a pool of
+   WAMP1_MAX_ATTRS, cleared when the connection closes. Setters return 0, -1 (key or value
+   too long, or the connection is gone) or -2 (pool full, reported as WAMP1_ERR_LIMIT);
+   getters return 0, or -1 when the key is absent or holds another type. */
+typedef enum wamp1_attr_type {
+    WAMP1_ATTR_NONE = 0, WAMP1_ATTR_INT, WAMP1_ATTR_DOUBLE, WAMP1_ATTR_PTR, WAMP1_ATTR_BYTES
+} wamp1_attr_type;
+WAMP1_API int wamp1_attr_set_int(wamp1_conn *c, const char *key, int64_t v);
+WAMP1_API int wamp1_attr_set_double(wamp1_conn *c, const char *key, double v);
+WAMP1_API int wamp1_attr_set_ptr(wamp1_conn *c, const char *key, void *p);
+WAMP1_API int wamp1_attr_set_bytes(wamp1_conn *c, const char *key, const void *data, size_t n);
+WAMP1_API int wamp1_attr_get_int(const wamp1_conn *c, const char *key, int64_t *v);
+WAMP1_API int wamp1_attr_get_double(const wamp1_conn *c, const char *key, double *v);
+WAMP1_API int wamp1_attr_get_ptr(const wamp1_conn *c, const char *key, void **p);
+WAMP1_API int wamp1_attr_get_bytes(const wamp1_conn *c, const char *key, const void **data, size_t *n);
+WAMP1_API wamp1_attr_type wamp1_attr_type_of(const wamp1_conn *c, const char *key);
+WAMP1_API int wamp1_attr_remove(wamp1_conn *c, const char *key);
 
 /* Frames and helpers, usable on their own. */
 /* Server frame header for a payload of len bytes; returns its size (2, 4 or 10). */
@@ -314,6 +372,9 @@ struct wamp1_conn {
     uint32_t mbase, mlen; /* message payload at [mbase, mbase + mlen) */
     uint32_t shead, stail;
     uint32_t utf8;
+    uint32_t rcap;        /* receive capacity (the kept request sits above it) */
+    uint16_t req_len;     /* bytes of the kept request */
+    uint16_t attrs;       /* first attribute, or 0xFFFF */
     wamp1_socket sock;
     wamp1_addr peer;
     uint16_t gen;
@@ -323,6 +384,19 @@ struct wamp1_conn {
     uint8_t mask[4];
     uint8_t mask_pos, ffin;
 };
+
+typedef struct wamp1__attr {
+    uint16_t next;
+    uint8_t type, klen;
+    uint16_t vlen;
+    char key[WAMP1_ATTR_KEY_SIZE];
+    union {
+        int64_t i;
+        double d;
+        void *p;
+        uint8_t b[WAMP1_ATTR_VALUE_SIZE];
+    } v;
+} wamp1__attr;
 
 typedef struct wamp1__rejected {
     wamp1_socket sock;
@@ -345,6 +419,9 @@ struct wamp1_server {
     uint8_t nlisten;
     wamp1_socket listeners[WAMP1_MAX_LISTENERS];
     wamp1__rejected rejects[WAMP1_REJECT_SLOTS];
+    wamp1_link *links;
+    uint16_t attr_free;
+    wamp1__attr attrs[WAMP1_MAX_ATTRS];
     wamp1_pollfd pfds[WAMP1_MAX_CONNECTIONS + WAMP1_MAX_LISTENERS + WAMP1_REJECT_SLOTS + 1];
     uint16_t pfd_conn[WAMP1_MAX_CONNECTIONS + WAMP1_MAX_LISTENERS + WAMP1_REJECT_SLOTS + 1];
     wamp1_conn conns[WAMP1_MAX_CONNECTIONS];
@@ -1168,7 +1245,10 @@ enum {
 };
 
 static void wamp1__report(wamp1_server *s, wamp1_conn *c, wamp1_error e, const char *why) {
+    wamp1_link *l;
     WAMP1_LOG(why);
+    for (l = s->links; l; l = l->next)
+        if (l->on_error) l->on_error(l, c, e, why);
     if (s->cfg.cb.on_error) s->cfg.cb.on_error(c, e, why, s->cfg.user);
 }
 
@@ -1385,6 +1465,164 @@ WAMP1__DEF int wamp1_conn_is_open(const wamp1_conn *c) {
 }
 
 /* ------------------------------------------------------------------------ */
+/*  The connection attribute store                                          */
+/* ------------------------------------------------------------------------ */
+
+static wamp1__attr *wamp1__attr_find(const wamp1_conn *c, const char *key, uint16_t **link) {
+    wamp1_server *s = c->srv;
+    size_t kl = strlen(key);
+    uint16_t *pp = (uint16_t *)&c->attrs;
+    while (*pp != 0xFFFFu) {
+        wamp1__attr *a = &s->attrs[*pp];
+        if (a->klen == kl && memcmp(a->key, key, kl) == 0) {
+            if (link) *link = pp;
+            return a;
+        }
+        pp = &a->next;
+    }
+    return NULL;
+}
+
+static void wamp1__attrs_clear(wamp1_conn *c) {
+    wamp1_server *s = c->srv;
+    uint16_t i = c->attrs;
+    while (i != 0xFFFFu) {
+        uint16_t next = s->attrs[i].next;
+        s->attrs[i].next = s->attr_free;
+        s->attr_free = i;
+        i = next;
+    }
+    c->attrs = 0xFFFFu;
+}
+
+/* The record for key (made if absent) with its type set, or NULL. */
+static wamp1__attr *wamp1__attr_put(wamp1_conn *c, const char *key, uint8_t type, int *rc) {
+    wamp1_server *s;
+    size_t kl = key ? strlen(key) : WAMP1_ATTR_KEY_SIZE;
+    wamp1__attr *a;
+    *rc = -1;
+    if (!c || c->state == WAMP1__FREE || kl == 0 || kl >= WAMP1_ATTR_KEY_SIZE) return NULL;
+    s = c->srv;
+    a = wamp1__attr_find(c, key, NULL);
+    if (!a) {
+        unsigned n = 0;
+        uint16_t i;
+        for (i = c->attrs; i != 0xFFFFu; i = s->attrs[i].next) n++;
+        if (s->attr_free == 0xFFFFu || n >= WAMP1_MAX_ATTRS_PER_CONN) {
+            *rc = -2;
+            wamp1__report(s, c, WAMP1_ERR_LIMIT, "attribute store full");
+            return NULL;
+        }
+        i = s->attr_free;
+        a = &s->attrs[i];
+        s->attr_free = a->next;
+        a->next = c->attrs;
+        c->attrs = i;
+        a->klen = (uint8_t)kl;
+        memcpy(a->key, key, kl);
+    }
+    a->type = type;
+    *rc = 0;
+    return a;
+}
+
+WAMP1__DEF int wamp1_attr_set_int(wamp1_conn *c, const char *key, int64_t v) {
+    int rc;
+    wamp1__attr *a = wamp1__attr_put(c, key, WAMP1_ATTR_INT, &rc);
+    if (a) a->v.i = v;
+    return rc;
+}
+
+WAMP1__DEF int wamp1_attr_set_double(wamp1_conn *c, const char *key, double v) {
+    int rc;
+    wamp1__attr *a = wamp1__attr_put(c, key, WAMP1_ATTR_DOUBLE, &rc);
+    if (a) a->v.d = v;
+    return rc;
+}
+
+WAMP1__DEF int wamp1_attr_set_ptr(wamp1_conn *c, const char *key, void *p) {
+    int rc;
+    wamp1__attr *a = wamp1__attr_put(c, key, WAMP1_ATTR_PTR, &rc);
+    if (a) a->v.p = p;
+    return rc;
+}
+
+WAMP1__DEF int wamp1_attr_set_bytes(wamp1_conn *c, const char *key, const void *data, size_t n) {
+    int rc;
+    wamp1__attr *a;
+    if (n > WAMP1_ATTR_VALUE_SIZE) return -1;
+    a = wamp1__attr_put(c, key, WAMP1_ATTR_BYTES, &rc);
+    if (a) {
+        if (n) memcpy(a->v.b, data, n);
+        a->vlen = (uint16_t)n;
+    }
+    return rc;
+}
+
+static const wamp1__attr *wamp1__attr_get(const wamp1_conn *c, const char *key, uint8_t type) {
+    const wamp1__attr *a = c && c->state != WAMP1__FREE && key ? wamp1__attr_find(c, key, NULL) : NULL;
+    return a && a->type == type ? a : NULL;
+}
+
+WAMP1__DEF int wamp1_attr_get_int(const wamp1_conn *c, const char *key, int64_t *v) {
+    const wamp1__attr *a = wamp1__attr_get(c, key, WAMP1_ATTR_INT);
+    if (!a) return -1;
+    *v = a->v.i;
+    return 0;
+}
+
+WAMP1__DEF int wamp1_attr_get_double(const wamp1_conn *c, const char *key, double *v) {
+    const wamp1__attr *a = wamp1__attr_get(c, key, WAMP1_ATTR_DOUBLE);
+    if (!a) return -1;
+    *v = a->v.d;
+    return 0;
+}
+
+WAMP1__DEF int wamp1_attr_get_ptr(const wamp1_conn *c, const char *key, void **p) {
+    const wamp1__attr *a = wamp1__attr_get(c, key, WAMP1_ATTR_PTR);
+    if (!a) return -1;
+    *p = a->v.p;
+    return 0;
+}
+
+WAMP1__DEF int wamp1_attr_get_bytes(const wamp1_conn *c, const char *key, const void **data, size_t *n) {
+    const wamp1__attr *a = wamp1__attr_get(c, key, WAMP1_ATTR_BYTES);
+    if (!a) return -1;
+    *data = a->v.b;
+    *n = a->vlen;
+    return 0;
+}
+
+WAMP1__DEF wamp1_attr_type wamp1_attr_type_of(const wamp1_conn *c, const char *key) {
+    const wamp1__attr *a = c && c->state != WAMP1__FREE && key ? wamp1__attr_find(c, key, NULL) : NULL;
+    return a ? (wamp1_attr_type)a->type : WAMP1_ATTR_NONE;
+}
+
+WAMP1__DEF int wamp1_attr_remove(wamp1_conn *c, const char *key) {
+    uint16_t *pp = NULL, i;
+    wamp1__attr *a = c && key ? wamp1__attr_find(c, key, &pp) : NULL;
+    if (!a) return -1;
+    i = *pp;
+    *pp = a->next;
+    a->next = c->srv->attr_free;
+    c->srv->attr_free = i;
+    return 0;
+}
+
+WAMP1__DEF void wamp1_server_add_link(wamp1_server *s, wamp1_link *link) {
+    wamp1_link **pp = &s->links;
+    while (*pp) pp = &(*pp)->next;
+    link->next = NULL;
+    *pp = link;
+}
+
+WAMP1__DEF void wamp1_server_remove_link(wamp1_server *s, wamp1_link *link) {
+    wamp1_link **pp = &s->links;
+    while (*pp && *pp != link) pp = &(*pp)->next;
+    if (*pp) *pp = link->next;
+}
+
+/* ------------------------------------------------------------------------ */
 /*  The HTTP upgrade request                                                */
 /* ------------------------------------------------------------------------ */
 
@@ -1402,9 +1640,8 @@ static uint32_t wamp1__http_end(wamp1_conn *c) {
     return 0;
 }
 
-/* Parse the header block [0, end) into req; 0 or an HTTP status. */
-static int wamp1__http_parse(wamp1_conn *c, uint32_t end, wamp1_request *r) {
-    char *p = (char *)c->rbuf;
+/* Parse the header block p[0, end) into req; 0 or an HTTP status. */
+static int wamp1__http_parse(const char *p, uint32_t end, wamp1_request *r) {
     uint32_t i = 0, ls, le;
     memset(r, 0, sizeof *r);
     /* request line */
@@ -1497,13 +1734,28 @@ static int wamp1__header_has(const wamp1_request *r, const char *name, const cha
 
 static void wamp1__open(wamp1_conn *c);
 
+static void wamp1__reverse(uint8_t *p, uint32_t n) {
+    uint32_t i;
+    for (i = 0; i < n / 2; i++) {
+        uint8_t t = p[i];
+        p[i] = p[n - 1 - i];
+        p[n - 1 - i] = t;
+    }
+}
+
+WAMP1__DEF int wamp1_conn_request(const wamp1_conn *c, wamp1_request *req) {
+    if (!c || !c->req_len || c->state == WAMP1__FREE) return -1;
+    return wamp1__http_parse((const char *)c->rbuf + c->rcap, c->req_len, req) ? -1 : 0;
+}
+
 /* The header block is complete: check it and answer 101 or an error. */
 static void wamp1__handshake(wamp1_conn *c, uint32_t end) {
     wamp1_server *s = c->srv;
     wamp1_request req;
     const char *key, *ver;
     size_t key_len = 0, ver_len = 0;
-    int st = wamp1__http_parse(c, end, &req);
+    int st = wamp1__http_parse((const char *)c->rbuf, end, &req);
+    wamp1_link *l;
     if (st) { wamp1__http_error(c, st, "malformed or refused HTTP request"); return; }
     if (!wamp1__header_has(&req, "upgrade", "websocket")) {
         if (s->cfg.cb.on_http) {
@@ -1536,6 +1788,12 @@ static void wamp1__handshake(wamp1_conn *c, uint32_t end) {
             return;
         }
     }
+    for (l = s->links; l; l = l->next) {
+        if (!l->on_request) continue;
+        st = l->on_request(l, c, &req);
+        if (c->state != WAMP1__HTTP) return;
+        if (st) { wamp1__http_error(c, st, "request refused by a middleware link"); return; }
+    }
     if (s->cfg.cb.on_request) {
         st = s->cfg.cb.on_request(c, &req, s->cfg.user);
         if (c->state != WAMP1__HTTP) return;
@@ -1563,8 +1821,19 @@ static void wamp1__handshake(wamp1_conn *c, uint32_t end) {
             return;
         }
     }
-    /* keep what followed the header block: it is WebSocket data */
-    memmove(c->rbuf, c->rbuf + end, c->rlen - end);
+    if (!s->cfg.drop_request && end < 0xFFFFu) {
+        /* keep the request at the top of the receive buffer: rotate [0, rlen) left by end
+           (header block behind the WebSocket bytes that followed it), then move it up */
+        wamp1__reverse(c->rbuf, end);
+        wamp1__reverse(c->rbuf + end, c->rlen - end);
+        wamp1__reverse(c->rbuf, c->rlen);
+        c->rcap = s->cfg.recv_buffer_size - end;
+        memmove(c->rbuf + c->rcap, c->rbuf + c->rlen - end, end);
+        c->req_len = (uint16_t)end;
+    } else {
+        /* keep what followed the header block: it is WebSocket data */
+        memmove(c->rbuf, c->rbuf + end, c->rlen - end);
+    }
     c->rlen -= end;
     c->rpos = c->mbase = c->mlen = 0;
     c->state = WAMP1__OPEN;
@@ -1575,8 +1844,11 @@ static void wamp1__handshake(wamp1_conn *c, uint32_t end) {
 
 static void wamp1__open(wamp1_conn *c) {
     wamp1_server *s = c->srv;
+    wamp1_link *l;
     c->flags |= WAMP1__F_OPENED;
-    if (s->cfg.cb.on_open) s->cfg.cb.on_open(c, s->cfg.user);
+    for (l = s->links; l; l = l->next)
+        if (l->on_open) l->on_open(l, c);
+    if (s->cfg.cb.on_open && c->state == WAMP1__OPEN) s->cfg.cb.on_open(c, s->cfg.user);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1632,8 +1904,13 @@ static void wamp1__deliver(wamp1_conn *c) {
     wamp1_server *s = c->srv;
     uint8_t op = c->msg_op;
     c->msg_op = 0;
+    wamp1_link *l;
+    int swallowed = 0;
     s->stats.messages_in++;
-    if (c->state == WAMP1__OPEN && s->cfg.cb.on_message)
+    for (l = s->links; l && !swallowed; l = l->next)
+        if (l->on_message && c->state == WAMP1__OPEN)
+            swallowed = l->on_message(l, c, (wamp1_opcode)op, c->rbuf + c->mbase, c->mlen);
+    if (!swallowed && c->state == WAMP1__OPEN && s->cfg.cb.on_message)
         s->cfg.cb.on_message(c, (wamp1_opcode)op, c->rbuf + c->mbase, c->mlen, s->cfg.user);
     c->mlen = 0;
     c->mbase = c->rpos;
@@ -1737,7 +2014,8 @@ static void wamp1__ws_process(wamp1_conn *c) {
                             "new data frame inside a fragmented message");
                 return;
             }
-            if (len > s->max_frame || (uint64_t)c->mlen + len > s->max_message) {
+            if (len > s->max_frame || (uint64_t)c->mlen + len > s->max_message ||
+                (uint64_t)c->mlen + len + 256u > c->rcap) {
                 wamp1__fail(c, WAMP1_CLOSE_TOO_BIG, WAMP1_ERR_TOO_BIG,
                             "frame or message larger than the configured limit");
                 return;
@@ -1765,10 +2043,15 @@ static void wamp1__ws_process(wamp1_conn *c) {
 static void wamp1__free_conn(wamp1_conn *c) {
     wamp1_server *s = c->srv;
     if (c->state == WAMP1__FREE) return;
-    if ((c->flags & WAMP1__F_OPENED) && s->cfg.cb.on_close) {
+    {
+        int code = c->close_code ? (int)c->close_code : (int)WAMP1_CLOSE_ABNORMAL;
+        wamp1_link *l;
+        if ((c->flags & WAMP1__F_OPENED) && s->cfg.cb.on_close) s->cfg.cb.on_close(c, code, s->cfg.user);
         c->flags &= (uint8_t)~WAMP1__F_OPENED;
-        s->cfg.cb.on_close(c, c->close_code ? (int)c->close_code : (int)WAMP1_CLOSE_ABNORMAL, s->cfg.user);
+        for (l = s->links; l; l = l->next)
+            if (l->on_close) l->on_close(l, c, code);
     }
+    wamp1__attrs_clear(c);
     s->port->close(s->port->ctx, c->sock);
     c->sock = WAMP1_INVALID_SOCKET;
     c->state = WAMP1__FREE;
@@ -1828,7 +2111,7 @@ static int wamp1__read(wamp1_conn *c) {
     wamp1_server *s = c->srv;
     int rounds = 0;
     for (;;) {
-        uint32_t cap = s->cfg.recv_buffer_size, room;
+        uint32_t cap = c->rcap, room;
         long n;
         if (c->state == WAMP1__LINGER || c->state == WAMP1__FLUSH) {
             uint8_t junk[256];
@@ -1952,6 +2235,9 @@ WAMP1__DEF int wamp1_server_init(wamp1_server *s, const wamp1_config *cfg) {
         c->sbuf = c->rbuf + s->cfg.recv_buffer_size;
     }
     for (i = 0; i < WAMP1_REJECT_SLOTS; i++) s->rejects[i].sock = WAMP1_INVALID_SOCKET;
+    for (i = 0; i < WAMP1_MAX_ATTRS; i++)
+        s->attrs[i].next = (uint16_t)(i + 1 < WAMP1_MAX_ATTRS ? i + 1 : 0xFFFFu);
+    s->attr_free = WAMP1_MAX_ATTRS > 0 ? 0 : 0xFFFFu;
     s->stats.connections_max = s->nconns;
     s->now = s->port->now_ms(s->port->ctx);
     if (s->cfg.keepalive_ms) s->next_ping = s->now + s->cfg.keepalive_ms;
@@ -2044,10 +2330,20 @@ static void wamp1__accept(wamp1_server *s, wamp1_socket ls) {
         c->frame_left = 0;
         c->close_code = 0;
         c->user = NULL;
+        c->rcap = s->cfg.recv_buffer_size;
+        c->req_len = 0;
+        c->attrs = 0xFFFFu;
         s->open_conns++;
         s->stats.connections = s->open_conns;
         if (s->open_conns > s->stats.connections_peak) s->stats.connections_peak = s->open_conns;
         wamp1__set_deadline(c, s->cfg.handshake_timeout_ms);
+        {
+            wamp1_link *l;
+            for (l = s->links; l && c->state == WAMP1__HTTP; l = l->next) {
+                int st = l->on_connect ? l->on_connect(l, c) : 0;
+                if (st && c->state == WAMP1__HTTP) wamp1__http_error(c, st, "connection refused by a middleware link");
+            }
+        }
     }
 }
 
@@ -2148,7 +2444,7 @@ WAMP1__DEF int wamp1_server_poll(wamp1_server *s, int timeout_ms) {
         if (c->state == WAMP1__FREE) continue;
         if (c->state >= WAMP1__FLUSH) {
             if (!(c->flags & WAMP1__F_EOF)) ev |= WAMP1_POLLIN;
-        } else if (c->rlen < s->cfg.recv_buffer_size || c->rpos > 0 || c->mbase > 0)
+        } else if (c->rlen < c->rcap || c->rpos > 0 || c->mbase > 0)
             ev |= WAMP1_POLLIN;
         if (c->stail > c->shead) ev |= WAMP1_POLLOUT;
         s->pfds[n].fd = c->sock;

@@ -86,8 +86,8 @@ int main(int argc, char **argv) {
     cfg.host = host;
     cfg.listen_port = (uint16_t)port_no;
     cfg.max_connections = (uint32_t)max_conns;
-    /* room for the largest message plus its frame header and the handshake */
-    cfg.recv_buffer_size = (uint32_t)(max_message + 256 < 8192 ? 8192 : max_message + 256);
+    /* room for the largest message, its frame header and the kept upgrade request */
+    cfg.recv_buffer_size = (uint32_t)(max_message + 256 + WAMP1_MAX_HEADER_SIZE);
     cfg.send_buffer_size = (uint32_t)(max_message + 256 < 8192 ? 8192 : max_message + 256);
     cfg.max_message_size = (uint32_t)max_message;
     cfg.cb.on_message = on_message;
