@@ -25,6 +25,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <time.h>
@@ -35,6 +36,7 @@ typedef struct wamp1_posix {
     int urandom;    /* /dev/urandom, or -1 */
     uint64_t seed;  /* fallback generator when /dev/urandom is missing */
     int backlog;
+    pthread_mutex_t mutex; /* the cross-thread queue's lock */
 } wamp1_posix;
 
 static int wamp1__posix_nonblock(int fd) {
@@ -221,11 +223,15 @@ static void wamp1__posix_wake_drain(void *ctx) {
     }
 }
 
+static void wamp1__posix_lock(void *ctx) { (void)pthread_mutex_lock(&((wamp1_posix *)ctx)->mutex); }
+static void wamp1__posix_unlock(void *ctx) { (void)pthread_mutex_unlock(&((wamp1_posix *)ctx)->mutex); }
+
 /* Set up the port; 0 or -1 (no pipe could be made). */
 static int wamp1_posix_init(wamp1_posix *p, wamp1_port *port) {
     memset(p, 0, sizeof *p);
     memset(port, 0, sizeof *port);
     if (pipe(p->wake) != 0) return -1;
+    if (pthread_mutex_init(&p->mutex, NULL) != 0) return -1;
     (void)wamp1__posix_nonblock(p->wake[0]);
     (void)wamp1__posix_nonblock(p->wake[1]);
     p->urandom = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
@@ -244,6 +250,8 @@ static int wamp1_posix_init(wamp1_posix *p, wamp1_port *port) {
     port->wake_fd = wamp1__posix_wake_fd;
     port->wake = wamp1__posix_wake;
     port->wake_drain = wamp1__posix_wake_drain;
+    port->lock = wamp1__posix_lock;
+    port->unlock = wamp1__posix_unlock;
     return 0;
 }
 
@@ -252,6 +260,7 @@ static void wamp1_posix_free(wamp1_posix *p) {
     if (p->wake[1] >= 0) close(p->wake[1]);
     if (p->urandom >= 0) close(p->urandom);
     p->wake[0] = p->wake[1] = p->urandom = -1;
+    (void)pthread_mutex_destroy(&p->mutex);
 }
 
 #endif /* WAMP1_POSIX_H_INCLUDED */
