@@ -431,70 +431,6 @@ struct wamp1_server {
 }
 #endif
 
-/* ======================================================================== */
-/*  WAMP v1: configuration                                                  */
-/* ======================================================================== */
-
-#ifndef WAMP1_NO_WAMP
-
-#ifndef WAMP1_MAX_TOPICS
-#define WAMP1_MAX_TOPICS 16
-#endif
-#ifndef WAMP1_MAX_SUBSCRIPTIONS
-#define WAMP1_MAX_SUBSCRIPTIONS (WAMP1_MAX_CONNECTIONS * 4)
-#endif
-#ifndef WAMP1_MAX_URI
-#define WAMP1_MAX_URI 128
-#endif
-#ifndef WAMP1_MAX_PREFIXES
-#define WAMP1_MAX_PREFIXES (WAMP1_MAX_CONNECTIONS * 2)
-#endif
-#ifndef WAMP1_MAX_PREFIXES_PER_CONN
-#define WAMP1_MAX_PREFIXES_PER_CONN 8
-#endif
-#ifndef WAMP1_MAX_PREFIX_NAME
-#define WAMP1_MAX_PREFIX_NAME 16
-#endif
-#ifndef WAMP1_MAX_PREFIX_URI
-#define WAMP1_MAX_PREFIX_URI 96
-#endif
-#ifndef WAMP1_MAX_PENDING_CALLS
-#define WAMP1_MAX_PENDING_CALLS 16
-#endif
-#ifndef WAMP1_MAX_CALLID
-#define WAMP1_MAX_CALLID 64
-#endif
-#ifndef WAMP1_MAX_ROUTES
-#define WAMP1_MAX_ROUTES 16
-#endif
-#ifndef WAMP1_MAX_HANDLERS
-#define WAMP1_MAX_HANDLERS 16
-#endif
-#ifndef WAMP1_MAX_MIDDLEWARE
-#define WAMP1_MAX_MIDDLEWARE 4
-#endif
-#ifndef WAMP1_MAX_PARAMS
-#define WAMP1_MAX_PARAMS 4
-#endif
-#ifndef WAMP1_JSON_TOKENS
-#define WAMP1_JSON_TOKENS 128
-#endif
-#ifndef WAMP1_JSON_DEPTH
-#define WAMP1_JSON_DEPTH 16
-#endif
-#ifndef WAMP1_QUEUE_SLOTS
-#define WAMP1_QUEUE_SLOTS 8
-#endif
-#ifndef WAMP1_QUEUE_SLOT_SIZE
-#define WAMP1_QUEUE_SLOT_SIZE 256
-#endif
-#ifndef WAMP1_SESSION_ID_LEN
-#define WAMP1_SESSION_ID_LEN 16
-#endif
-#ifndef WAMP1_SERVER_IDENT
-#define WAMP1_SERVER_IDENT "wamp1.h/0.1"
-#endif
-
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -519,11 +455,17 @@ extern "C" {
  * JSON syntax, but not a character) becomes U+FFFD, the replacement character, rather than an
  * error. \u0000 yields a NUL byte inside the value.
  *
- * Numbers (wamp1_json_get_double) are converted with integer arithmetic only (no strtod, no
- * floating-point library): the result is correctly rounded (to nearest, ties to even) for up
- * to 19 significant digits; longer mantissas are cut to 19 digits with a sticky bit, which
- * is still correctly rounded except for rare inputs within 1e-19 of a halfway point, where
- * it is at most 1 ulp off. Uses about 350 bytes of stack.
+ * Numbers (wamp1_json_get_double, wamp1_jw_double) are converted with integer arithmetic
+ * only: no strtod, no printf, no floating-point library, no 64-bit division helper. Decimal
+ * to double is correctly rounded (to nearest, ties to even) for up to 19 significant digits;
+ * longer mantissas are cut to 19 digits with a sticky bit, which is still correctly rounded
+ * except for inputs within 1e-19 (relative) of a halfway point between two doubles, where the
+ * result can be 1 ulp off. Both use a small fixed-size bignum on the stack: about 400 bytes
+ * (wamp1_json_get_double) and 500 bytes (wamp1_jw_double) on Cortex-M. The rest of the JSON
+ * layer needs under 100 bytes of stack.
+ *
+ * Memory: a token is 20 bytes; a document needs one token per value and one per object key
+ * (the WAMP CALL [2,"id","uri",1,2] is 6 tokens).
  */
 
 typedef enum wamp1_json_type {
@@ -592,11 +534,12 @@ WAMP1_API int wamp1_json_get_int(const char *src, const wamp1_json_tok *t, int64
 WAMP1_API int wamp1_json_get_double(const char *src, const wamp1_json_tok *t, double *out);
 
 /* Writer: appends compact JSON to a caller's buffer. Commas between array elements and object
- * members are inserted automatically; in an object call wamp1_jw_key() before each value.
- * If the text would not fit in cap bytes, or the calls are unbalanced (an end without a
- * begin, nesting deeper than WAMP1_JW_MAX_DEPTH), `overflow` is set, nothing more is written,
- * and nothing is ever written at or beyond buf[cap]. The output is not NUL-terminated; its
- * length is `len`. Check `overflow` once at the end. */
+ * members are inserted automatically; in an object call wamp1_jw_key() before each value
+ * (the writer does not check that keys and values alternate). If the text would not fit in
+ * cap bytes, or the calls are unbalanced (an end without a begin, which also fires
+ * WAMP1_ASSERT, or nesting deeper than WAMP1_JW_MAX_DEPTH = 32 arrays/objects), `overflow`
+ * is set and nothing more is written; nothing is ever written at or beyond buf[cap]. The
+ * output is not NUL-terminated; its length is `len`. Check `overflow` once at the end. */
 #define WAMP1_JW_MAX_DEPTH 32
 
 typedef struct wamp1_jwriter {
@@ -619,12 +562,12 @@ WAMP1_API void wamp1_jw_key(wamp1_jwriter *w, const char *k, size_t n);
  * other bytes, UTF-8 included, pass through. n may be (size_t)-1 for NUL-terminated s. */
 WAMP1_API void wamp1_jw_string(wamp1_jwriter *w, const char *s, size_t n);
 WAMP1_API void wamp1_jw_int(wamp1_jwriter *w, int64_t v);
-/* Integral values with magnitude <= 2^53 print as integers ("3", "-0" prints "0"); other
- * values as the shortest of 15, 16 or 17 significant digits that converts back to the same
- * double (exact digit generation, no printf): fixed notation when the decimal point falls
- * within 21 digits left or 6 zeros right of the digits ("0.001", "1e+21" is written "1e21"),
- * else exponent notation ("1.5e-7"). NaN and infinities become null. Uses about 350 bytes
- * of stack. */
+/* The shortest of 15, 16 or 17 significant digits (each correctly rounded; for subnormals
+ * from 1 digit up) that converts back to exactly v, so any correct JSON parser reads back the
+ * same double. Notation as JavaScript's: fixed for 1e-6 <= |v| < 1e21 ("0.1", "100",
+ * "0.000001", "123456789012345680000"), so integral values up to 2^53 print as integers;
+ * otherwise exponent notation without "+" ("1e-7", "1.5e300", "1e21"). -0 prints "0";
+ * NaN and infinities become null. */
 WAMP1_API void wamp1_jw_double(wamp1_jwriter *w, double v);
 WAMP1_API void wamp1_jw_bool(wamp1_jwriter *w, int v);
 WAMP1_API void wamp1_jw_null(wamp1_jwriter *w);
@@ -634,6 +577,306 @@ WAMP1_API void wamp1_jw_raw(wamp1_jwriter *w, const char *json, size_t n);
  * kept as written), arrays and objects are copied with all their contents. */
 WAMP1_API void wamp1_jw_token(wamp1_jwriter *w, const char *src, const wamp1_json_tok *t);
 /* ---- end json decl ---- */
+
+/* ---- begin mw decl ---- */
+/* ==========================================================================
+ * Middleware helpers: peer addresses and blocklists, Origin allow-lists,
+ * cookies and query strings, read-only PHP file sessions.
+ * None of these functions allocate memory or keep state of their own: the
+ * blocklist edits storage that the caller owns, and only the session file
+ * reader does I/O.
+ * ========================================================================== */
+
+
+/* Parses an IPv4 dotted quad (exactly four decimal parts 0-255, no leading
+ * zeros: "01.2.3.4" is rejected) or an IPv6 address in any RFC 4291 text form
+ * ("::", "1::", "::ffff:1.2.3.4", upper or lower case hex). No brackets, no
+ * zone ids ("fe80::1%eth0"), no port. s needs no NUL; n is its length.
+ * Returns 0, or -1 when the text is not exactly one address. */
+WAMP1_API int wamp1_addr_parse(const char *s, size_t n, wamp1_addr *out);
+
+/* Writes the address as text with a terminating NUL: dotted quad for IPv4,
+ * RFC 5952 for IPv6 (lower case, no leading zeros, the longest run of two or
+ * more zero groups - the first one on a tie - written "::"), and IPv4-mapped
+ * addresses as "::ffff:1.2.3.4". The port is not written. 46 bytes are always
+ * enough. Returns the length without the NUL, or -1 when outsize is too small
+ * (out then holds an empty string if outsize > 0) or the family is unknown. */
+WAMP1_API int wamp1_addr_format(const wamp1_addr *a, char *out, size_t outsize);
+
+/* --- CIDR ranges and the blocklist ---------------------------------------- */
+typedef struct wamp1_cidr {
+    wamp1_addr addr;   /* host bits beyond the prefix are zero */
+    uint8_t bits;      /* prefix length: 0..32 for IPv4, 0..128 for IPv6 */
+} wamp1_cidr;
+
+/* "ADDR" (a single host: /32 or /128) or "ADDR/BITS", BITS written in decimal
+ * without leading zeros. Bits beyond the prefix are cleared, so "10.1.2.3/8"
+ * is stored as 10.0.0.0/8. Returns 0 or -1. */
+WAMP1_API int wamp1_cidr_parse(const char *s, size_t n, wamp1_cidr *out);
+
+/* 1 when a lies in c, else 0. Both sides are compared in IPv6 form, an IPv4
+ * address or range standing for its IPv4-mapped form (::ffff:a.b.c.d, prefix
+ * + 96). So 10.0.0.0/8 matches a peer seen as ::ffff:10.1.2.3 on a dual-stack
+ * socket, ::ffff:10.0.0.0/104 matches the IPv4 peer 10.1.2.3, and an IPv6
+ * range that covers ::ffff:0:0/96 (such as ::/0) matches IPv4 peers too. */
+WAMP1_API int wamp1_cidr_match(const wamp1_cidr *c, const wamp1_addr *a);
+
+/* A list of ranges kept in storage that the caller owns (cap entries). It may
+ * be changed at run time, from the thread that runs the server loop. */
+typedef struct wamp1_blocklist {
+    wamp1_cidr *rules;
+    uint16_t count, cap;
+} wamp1_blocklist;
+
+WAMP1_API void wamp1_blocklist_init(wamp1_blocklist *bl, wamp1_cidr *storage, uint16_t cap);
+/* Adds "ADDR" or "ADDR/BITS" (NUL-terminated). Returns 0 (also when an equal
+ * range is already listed, in either IPv4 or IPv4-mapped spelling), -1 for bad
+ * syntax, -2 when the list is full. */
+WAMP1_API int wamp1_blocklist_add(wamp1_blocklist *bl, const char *s);
+/* Removes the range equal to s (after masking, as for add; the order of the
+ * remaining rules may change). Returns 0, -1 for bad syntax, -2 if not listed. */
+WAMP1_API int wamp1_blocklist_remove(wamp1_blocklist *bl, const char *s);
+/* 1 when a matches any range in the list (see wamp1_cidr_match), else 0. */
+WAMP1_API int wamp1_blocklist_match(const wamp1_blocklist *bl, const wamp1_addr *a);
+
+/* --- Origin allow-list ----------------------------------------------------
+ * A rule is "[scheme://]host[:port][/]" where host is a name, an IPv4
+ * address, a bracketed IPv6 literal ("[::1]") or "*.name":
+ *   example.com            http or https (any scheme) on that scheme's default
+ *                          port: allows https://example.com, http://example.com,
+ *                          http://example.com:80; not http://example.com:8080
+ *   *.example.com          any subdomain (a.example.com, a.b.example.com), on
+ *                          the default port; NOT example.com itself: list both
+ *   https://example.com    only https, port 443
+ *   http://example.com:8080  only http, port 8080
+ *   localhost:3000         any scheme on port 3000 (http://localhost:3000)
+ * Matching: scheme and host are compared case-insensitively; an Origin
+ * without a port uses its scheme's default (80 for http and ws, 443 for https
+ * and wss, none for other schemes), so "https://a:443" equals "https://a". A
+ * rule without a port matches only the default port of the Origin's scheme
+ * (or of the rule's scheme, when it names one). IPv6 literals are compared as
+ * addresses ("[::1]" equals "[0:0::1]"). One trailing dot of a host name and
+ * one trailing "/" are ignored, in rules and Origins alike ("https://a.com./"
+ * equals "https://a.com"), and so are spaces and tabs around the value. The
+ * value "null", an empty value, a list of origins, userinfo, a path, a query,
+ * an empty or zero port, a port above 65535, hosts longer than 255 bytes and
+ * hosts with characters outside [A-Za-z0-9._-] never match.
+ *
+ * A parsed rule points into the text it was parsed from: that text must stay
+ * in place, unchanged, for as long as the rule is used (string literals and
+ * argv[] entries do). */
+typedef struct wamp1_origin_rule {
+    const char *scheme;  /* NULL: any scheme */
+    const char *host;    /* the name without "*." and trailing dot/slash, or
+                            the bracketed IPv6 literal; not NUL-terminated */
+    uint16_t schemelen, hostlen;
+    uint16_t port;       /* 0: the default port of the scheme */
+    uint8_t wildcard;    /* 1 for "*.host" */
+} wamp1_origin_rule;
+
+/* Parses one rule from s[0..n). Returns 0 or -1. */
+WAMP1_API int wamp1_origin_rule_parse(wamp1_origin_rule *r, const char *s, size_t n);
+/* 1 when the Origin header value origin[0..len) is allowed by one of the n
+ * rules, else 0. */
+WAMP1_API int wamp1_origin_allowed(const wamp1_origin_rule *rules, int n, const char *origin, size_t len);
+
+/* --- Cookies and query strings --------------------------------------------- */
+
+/* Finds cookie name (NUL-terminated, compared exactly) in a Cookie header
+ * value "a=1; b=2". Spaces and tabs around names and values are ignored, a
+ * value in double quotes is returned without them, pairs without '=' are
+ * skipped, and the first match wins. *val points into header. Returns 0, or
+ * -1 when there is no such cookie. */
+WAMP1_API int wamp1_cookie_get(const char *header, size_t len, const char *name, const char **val, size_t *vlen);
+
+/* Finds parameter name in a query string "a=1&b=x+y%21" (one leading '?' is
+ * skipped). Names and values are percent-decoded, '+' is a space, and a '%'
+ * not followed by two hex digits stays as it is. The first match wins; a
+ * parameter without '=' has an empty value. The decoded value (which may
+ * contain NUL bytes) is written to out with a NUL after it, and its length to
+ * *outlen (if outlen is not NULL). Returns 0, -1 when not found, or -2 when
+ * out cannot hold the value and its NUL (*outlen then tells the length). */
+WAMP1_API int wamp1_query_get(const char *query, size_t len, const char *name, char *out, size_t outsize, size_t *outlen);
+
+#ifndef WAMP1_NO_SESSION
+/* --- PHP file sessions (read-only) -----------------------------------------
+ * PHP's session.save_handler=files stores a session in save_path/sess_<id>.
+ * Both serializers are read, told apart by the content:
+ *   php_serialize  the whole file is one serialize()d array "a:N:{...}"
+ *   php            "key|VALUE" repeated, VALUE in serialize() format and the
+ *                  key made of any bytes but '|'
+ * Values: N; b:0/1; i:INT; d:FLOAT (also INF, -INF, NAN, exponents); s:LEN:"";
+ * a:N:{...} with int or string keys. Objects (O:, C:), references (r:, R:),
+ * enums (E:), escaped strings (S:) and anything malformed, truncated or with
+ * trailing bytes make the whole session invalid, and so do arrays nested
+ * deeper than WAMP1_PHP_MAX_DEPTH and integers outside int64. Floats must
+ * be INF, -INF, NAN or a number in JSON syntax, which is how PHP writes them
+ * (0.1, -0, 1.0E+25); they are converted by the JSON module, correctly
+ * rounded. Texts that only unserialize() accepts (.5, 5., +1.5) and finite
+ * texts beyond the double range are invalid. Integers may carry a sign and
+ * leading zeros (i:+5; i:007;), as unserialize() allows.
+ *
+ * There is no parse tree: a session is the file's bytes in a buffer of the
+ * caller, which must stay unchanged while the session and values from it are
+ * used. Lookups walk the bytes: cost grows with the size of the session. */
+/* Arrays nest at most this deep, the session itself counting as one level
+ * (so a session's JSON object is at most this deep). 1..32; keep it below
+ * WAMP1_JW_MAX_DEPTH to leave room for the message around the session. */
+#ifndef WAMP1_PHP_MAX_DEPTH
+#define WAMP1_PHP_MAX_DEPTH 30
+#endif
+
+typedef enum wamp1_php_type {
+    WAMP1_PHP_NULL, WAMP1_PHP_BOOL, WAMP1_PHP_INT, WAMP1_PHP_FLOAT,
+    WAMP1_PHP_STRING, WAMP1_PHP_ARRAY
+} wamp1_php_type;
+
+/* One value. BOOL and INT: i. FLOAT: d. STRING: str[0..len) (bytes, may hold
+ * NULs, not NUL-terminated, not necessarily UTF-8). ARRAY: count elements,
+ * str[0..len) is the text of the elements; a value of type ARRAY also serves
+ * as the cursor of wamp1_php_array_next. root is nonzero for the root of a
+ * session in the php format (keys are "key|" there). */
+typedef struct wamp1_php_value {
+    wamp1_php_type type;
+    uint8_t root;
+    uint32_t count;
+    int64_t i;
+    double d;
+    const char *str;
+    size_t len;
+} wamp1_php_value;
+
+typedef struct wamp1_php_session {
+    const char *buf;
+    size_t len;
+    uint8_t format;         /* WAMP1_PHP_FORMAT_* */
+    wamp1_php_value root;   /* the session's variables as an ARRAY value */
+} wamp1_php_session;
+
+#define WAMP1_PHP_FORMAT_PHP 1
+#define WAMP1_PHP_FORMAT_PHP_SERIALIZE 2
+
+/* Validates buf[0..len) and sets up s. An empty buffer is a valid empty
+ * session (format php). Returns 0, or -1 when the content is invalid (s is
+ * then cleared: lookups on it find nothing). A hand-made file may repeat a
+ * key: lookups find the first, iteration and JSON show all. */
+WAMP1_API int wamp1_php_session_load(wamp1_php_session *s, const char *buf, size_t len);
+/* Looks up the top-level variable key ($_SESSION[key], NUL-terminated).
+ * Returns 0 and fills *out, or -1 when there is no such key. */
+WAMP1_API int wamp1_php_session_get(const wamp1_php_session *s, const char *key, wamp1_php_value *out);
+/* Looks up key[0..klen) in an array value: string keys compare bytewise,
+ * int keys by their decimal text ("5" finds i:5). The first match wins.
+ * Returns 0 and fills *out, or -1. */
+WAMP1_API int wamp1_php_array_get(const wamp1_php_value *arr, const char *key, size_t klen, wamp1_php_value *out);
+/* Iterates an array: copy the array value into a cursor, then call this
+ * until it returns 0. Each call returns 1 and fills *key (INT or STRING) and
+ * *val with the next element and advances the cursor. Works on s->root too.
+ *     wamp1_php_value it = arr, k, v;
+ *     while (wamp1_php_array_next(&it, &k, &v)) { ... }               */
+WAMP1_API int wamp1_php_array_next(wamp1_php_value *it, wamp1_php_value *key, wamp1_php_value *val);
+
+/* Writes v as JSON: strings and numbers as such, bool and null as they are,
+ * INF and NAN as null, an array whose keys are exactly the ints 0..n-1 in
+ * order as a JSON array, any other array as an object (int keys in decimal;
+ * PHP itself stores numeric string keys such as "5" as ints). In strings and
+ * keys, each ill-formed UTF-8 subpart (Unicode's "maximal subpart" rule, as
+ * browsers decode) becomes one U+FFFD; PHP's JSON_INVALID_UTF8_SUBSTITUTE
+ * differs on overlong forms and surrogates, which it replaces whole. Returns
+ * 0, or -1 on malformed input (w->overflow reports a full buffer). */
+WAMP1_API int wamp1_php_value_to_json(const wamp1_php_value *v, wamp1_jwriter *w);
+/* The whole session as a JSON object (its root array, always an object). */
+WAMP1_API int wamp1_php_session_to_json(const wamp1_php_session *s, wamp1_jwriter *w);
+
+/* 1 when id is a session id this library will look up: 1 to 128 characters
+ * from [A-Za-z0-9,-], else 0. */
+WAMP1_API int wamp1_php_session_id_valid(const char *id, size_t n);
+
+#ifndef WAMP1_NO_STDIO_FILES
+/* Reads dir/sess_<id> (dir without or with a trailing '/') into buf. The id
+ * is checked first, so it can never add a path element. Returns 0 and the
+ * byte count in *outlen, -1 when the file cannot be opened or read, -2 when
+ * it holds more than bufsize bytes, -3 for an invalid id (or a path longer
+ * than 1024 bytes). PHP's lock on the file is not taken: a file caught while
+ * PHP rewrites it fails to load (or, cut between two variables, loads
+ * without the later ones) until the next read. */
+WAMP1_API int wamp1_php_session_read_file(const char *dir, const char *id, size_t idlen,
+                                          char *buf, size_t bufsize, size_t *outlen);
+#endif
+#endif /* WAMP1_NO_SESSION */
+/* ---- end mw decl ---- */
+
+#ifdef __cplusplus
+}
+#endif
+
+/* ======================================================================== */
+/*  WAMP v1: configuration                                                  */
+/* ======================================================================== */
+
+#ifndef WAMP1_NO_WAMP
+
+#ifndef WAMP1_MAX_TOPICS
+#define WAMP1_MAX_TOPICS 16
+#endif
+#ifndef WAMP1_MAX_SUBSCRIPTIONS
+#define WAMP1_MAX_SUBSCRIPTIONS (WAMP1_MAX_CONNECTIONS * 4)
+#endif
+#ifndef WAMP1_MAX_URI
+#define WAMP1_MAX_URI 128
+#endif
+#ifndef WAMP1_MAX_PREFIXES
+#define WAMP1_MAX_PREFIXES (WAMP1_MAX_CONNECTIONS * 2)
+#endif
+#ifndef WAMP1_MAX_PREFIXES_PER_CONN
+#define WAMP1_MAX_PREFIXES_PER_CONN 8
+#endif
+#ifndef WAMP1_MAX_PREFIX_NAME
+#define WAMP1_MAX_PREFIX_NAME 16
+#endif
+#ifndef WAMP1_MAX_PREFIX_URI
+#define WAMP1_MAX_PREFIX_URI 96
+#endif
+#ifndef WAMP1_MAX_PENDING_CALLS
+#define WAMP1_MAX_PENDING_CALLS 16
+#endif
+#ifndef WAMP1_MAX_CALLID
+#define WAMP1_MAX_CALLID 64
+#endif
+#ifndef WAMP1_MAX_ROUTES
+#define WAMP1_MAX_ROUTES 16
+#endif
+#ifndef WAMP1_MAX_HANDLERS
+#define WAMP1_MAX_HANDLERS 16
+#endif
+#ifndef WAMP1_MAX_MIDDLEWARE
+#define WAMP1_MAX_MIDDLEWARE 4
+#endif
+#ifndef WAMP1_MAX_PARAMS
+#define WAMP1_MAX_PARAMS 4
+#endif
+#ifndef WAMP1_JSON_TOKENS
+#define WAMP1_JSON_TOKENS 128
+#endif
+#ifndef WAMP1_JSON_DEPTH
+#define WAMP1_JSON_DEPTH 16
+#endif
+#ifndef WAMP1_QUEUE_SLOTS
+#define WAMP1_QUEUE_SLOTS 8
+#endif
+#ifndef WAMP1_QUEUE_SLOT_SIZE
+#define WAMP1_QUEUE_SLOT_SIZE 256
+#endif
+#ifndef WAMP1_SESSION_ID_LEN
+#define WAMP1_SESSION_ID_LEN 16
+#endif
+#ifndef WAMP1_SERVER_IDENT
+#define WAMP1_SERVER_IDENT "wamp1.h/0.1"
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 
 /* ======================================================================== */
 /*  WAMP v1: types                                                          */
@@ -945,6 +1188,10 @@ struct wamp1_app {
 #define WAMP1__DEF WAMP1_API __attribute__((unused))
 #else
 #define WAMP1__DEF WAMP1_API
+#endif
+
+#if !defined(WAMP1_NO_SESSION) && !defined(WAMP1_NO_STDIO_FILES)
+#include <stdio.h> /* fopen/fread for PHP session files */
 #endif
 
 #ifndef WAMP1_ASSERT
@@ -2539,8 +2786,6 @@ WAMP1__DEF int wamp1_server_shutdown(wamp1_server *s, uint32_t timeout_ms) {
     return 0;
 }
 
-#ifndef WAMP1_NO_WAMP
-
 /* ---- begin json impl ---- */
 /* ---- JSON implementation ---------------------------------------------------------------- */
 
@@ -2583,7 +2828,7 @@ static uint32_t wamp1__json_digits(const char *s, uint32_t p, uint32_t end)
 static uint32_t wamp1__json_scalar(const char *src, uint32_t pos, uint32_t end, wamp1_json_tok *t,
                                    int *bad)
 {
-    static const char lits[] = "null\0false\0true\0"; /* in wamp1_json_type order */
+    static const char lits[] = "null\0\0false\0true"; /* 6-byte slots, wamp1_json_type order */
     uint32_t p = pos, q;
     unsigned c = (unsigned char)src[p];
     *bad = 1;
@@ -2613,20 +2858,19 @@ static uint32_t wamp1__json_scalar(const char *src, uint32_t pos, uint32_t end, 
     }
     t->type = WAMP1_JSON_NUMBER;
     if (c == '-') p++;
-    if (p < end && src[p] == '0') p++;
-    else if ((q = wamp1__json_digits(src, p, end)) != p) p = q;
-    else if (c != '-') {
+    q = wamp1__json_digits(src, p, end);
+    if (q == p) {
         /* not a number: one of the three literals, compared in full */
-        const char *l = lits;
-        unsigned char ty = WAMP1_JSON_NULL;
-        for (; *l; l += strlen(l) + 1, ty++)
-            if (c == (unsigned char)*l) break;
-        q = (uint32_t)strlen(l);
-        if (!*l || end - p < q || memcmp(src + p, l, q)) return p;
-        t->type = ty;
-        p += q;
+        unsigned ty = c == 'n' ? WAMP1_JSON_NULL : c == 'f' ? WAMP1_JSON_FALSE : WAMP1_JSON_TRUE;
+        const char *l = lits + 6 * (ty - WAMP1_JSON_NULL);
+        if (c == '-') return p;
+        for (; *l; l++, p++)
+            if (p >= end || src[p] != *l) return pos;
+        t->type = (uint8_t)ty;
         goto done;
-    } else return p;
+    }
+    if (src[p] == '0' && q - p > 1) return p + 1; /* no leading zeros */
+    p = q;
     if (p < end && src[p] == '.') {
         p++;
         if ((q = wamp1__json_digits(src, p, end)) == p) return p;
@@ -2651,41 +2895,40 @@ WAMP1__DEF int wamp1_json_parse(const char *src, size_t len, wamp1_json_tok *tok
 {
     enum { VALUE, KEY, COLON, AFTER };
     uint32_t pos = 0, end = (uint32_t)len;
-    int n = 0, cur = -1, depth = 0, err = WAMP1_JSON_ESYNTAX, open = 0, bad;
+    int n = 0, cur = -1, depth = 0, err = WAMP1_JSON_ESYNTAX, open = 0, obj = 0, bad;
     unsigned st = VALUE, c;
-    wamp1_json_tok *t;
+    wamp1_json_tok *t, *ct = NULL; /* ct: innermost open container (toks + cur); obj: it is an object */
 
     if ((len >> 16) >> 16) goto fail; /* spans are 32-bit */
     for (;;) {
         while (pos < end && ((c = (unsigned char)src[pos]) == ' ' || c == '\t' || c == '\n' || c == '\r'))
             pos++;
         if (pos == end) {
-            if (st == AFTER && cur < 0) return n;
+            if (st == AFTER && !ct) return n;
             goto fail;
         }
         c = (unsigned char)src[pos];
-        if (st == AFTER && cur < 0) {
+        if (st == AFTER && !ct) {
             err = WAMP1_JSON_ETRAILING;
             goto fail;
         }
         if (c == ']' || c == '}') {
             /* allowed after a value, or right after the opening bracket (empty container) */
-            if (cur < 0 || (st != AFTER && !open) ||
-                c != (toks[cur].type == WAMP1_JSON_OBJECT ? (unsigned)'}' : (unsigned)']'))
-                goto fail;
-            t = &toks[cur];
-            t->len = ++pos - t->start;
-            cur = (int)t->next - 1;
-            t->next = (uint32_t)n;
+            if (!ct || (st != AFTER && !open) || c != (obj ? (unsigned)'}' : (unsigned)']')) goto fail;
+            ct->len = ++pos - ct->start;
+            cur = (int)ct->next - 1;
+            ct->next = (uint32_t)n;
+            ct = cur < 0 ? NULL : toks + cur;
+            obj = ct && ct->type == WAMP1_JSON_OBJECT;
             depth--;
             st = AFTER;
             open = 0;
             continue;
         }
         open = 0;
-        if (st == AFTER || st == COLON) {
+        if (st >= COLON) {
             if (c != (st == AFTER ? (unsigned)',' : (unsigned)':')) goto fail;
-            st = (st == AFTER && toks[cur].type == WAMP1_JSON_OBJECT) ? KEY : VALUE;
+            st = st == AFTER && obj ? KEY : VALUE;
             pos++;
             continue;
         }
@@ -2698,17 +2941,19 @@ WAMP1__DEF int wamp1_json_parse(const char *src, size_t len, wamp1_json_tok *tok
             err = WAMP1_JSON_ETOKENS;
             goto fail;
         }
-        t = &toks[n++];
+        t = toks + n++;
         t->start = pos;
         t->size = 0;
-        if (cur >= 0 && (st == KEY || toks[cur].type == WAMP1_JSON_ARRAY)) toks[cur].size++;
+        if (ct && (st == KEY || !obj)) ct->size++; /* a key, or an array element */
         if (c == '[' || c == '{') {
-            t->type = (uint8_t)(c == '[' ? WAMP1_JSON_ARRAY : WAMP1_JSON_OBJECT);
+            obj = c == '{';
+            t->type = (uint8_t)(obj ? WAMP1_JSON_OBJECT : WAMP1_JSON_ARRAY);
             t->next = (uint32_t)(cur + 1);
             cur = n - 1;
+            ct = t;
             depth++;
             pos++;
-            st = c == '[' ? VALUE : KEY;
+            st = obj ? KEY : VALUE;
             open = 1;
             continue;
         }
@@ -2757,9 +3002,8 @@ static unsigned wamp1__json_char(const char *s, uint32_t *pi, unsigned char *u)
         }
     }
     *pi = p;
-    /* lead byte: 0xC0/0xE0/0xF0 marker for 2/3/4 bytes (0xF00 >> nb, truncated to 8 bits) */
-    u[0] = (unsigned char)(nb == 1 ? cp : cp >> (6 * (nb - 1)) | (0xF00u >> nb));
-    for (i = 1; i < nb; i++) u[i] = (unsigned char)(0x80 | ((cp >> (6 * (nb - 1 - i))) & 0x3F));
+    for (i = nb; --i; cp >>= 6) u[i] = (unsigned char)(0x80 | (cp & 0x3F));
+    u[0] = (unsigned char)(cp | (0xF0E0C000u >> (8 * (nb - 1)))); /* lead byte marker for 1-4 bytes */
     return nb;
 }
 
@@ -2809,11 +3053,11 @@ WAMP1__DEF int wamp1_json_unescape(const char *src, const wamp1_json_tok *t, cha
 }
 
 /* ---- numbers: integer-only decimal <-> binary conversion ----
- * A small fixed-size bignum is enough: every exact comparison the conversions need has
- * operands below 2^900 (5^342 times a 64-bit mantissa at most). No division instruction or
+ * A small fixed-size bignum is enough: the largest operand is below 2^850 (5^325 times a
+ * 53-bit mantissa, when printing a double near 2.2e-308). No division instruction or
  * 64-bit division helper is used: on 32-bit cores the latter is a sizable libgcc routine. */
 
-#define WAMP1__BN_WORDS 28
+#define WAMP1__BN_WORDS 27
 typedef struct wamp1__bn { uint32_t w[WAMP1__BN_WORDS]; int n; } wamp1__bn;
 
 static uint64_t wamp1__div10(uint64_t x, unsigned *rem)
@@ -2894,55 +3138,79 @@ static int wamp1__bn_bits(const wamp1__bn *a)
     return a->n ? 32 * (a->n - 1) + wamp1__bits64(a->w[a->n - 1]) : 0;
 }
 
-/* floor(a * 2^s / b) by binary long division, which needs no more than shift, compare and
- * subtract; the caller picks s so that the quotient fits in 64 bits. *sticky = remainder != 0.
- * b is modified (shifted) when s < 0. */
-static uint64_t wamp1__bn_div(const wamp1__bn *a, wamp1__bn *b, int s, int *sticky)
+/* q = floor(m * 5^e5 * 2^s), with *sticky = whether anything was cut off. Either the
+ * numerator is m (e5 < 0: binary long division by 5^-e5, which needs only shift, compare and
+ * subtract) or the divisor is 1 (e5 >= 0: q is a bit range of m * 5^e5), so two bignums of
+ * scratch (ws) are enough; callers share them so that nested conversions do not stack more.
+ * *s == WAMP1__SCALE_AUTO: s is chosen (and stored) so that q has 55 or 56 bits; otherwise
+ * the caller ensures q fits in 64 bits. */
+#define WAMP1__SCALE_AUTO 0x7FFF
+static uint64_t wamp1__scale(wamp1__bn *ws, uint64_t m, int e5, int *s, int *sticky)
 {
-    wamp1__bn r;
+    wamp1__bn *a = ws, *b = ws + 1, *r = ws; /* a (divisor 1) and r (division) never coexist */
+    uint32_t mw[2], bit;
+    const uint32_t *aw = mw;
     uint64_t q = 0;
-    int i, j, k;
-    for (; s < 0; s++) wamp1__bn_shl1(b, 0);
-    r.n = 0;
-    for (i = wamp1__bn_bits(a) + s - 1; i >= 0; i--) {
-        k = i - s;
-        wamp1__bn_shl1(&r, k >= 0 ? a->w[k >> 5] >> (k & 31) & 1 : 0);
+    int i, j, k, sh, la;
+    mw[0] = (uint32_t)m;
+    mw[1] = (uint32_t)(m >> 32);
+    la = wamp1__bits64(m);
+    wamp1__bn_set(e5 < 0 ? b : a, e5 < 0 ? 1 : m);
+    wamp1__bn_pow5(e5 < 0 ? b : a, e5 < 0 ? -e5 : e5);
+    if (e5 >= 0) {
+        aw = a->w;
+        la = wamp1__bn_bits(a);
+    }
+    if (*s == WAMP1__SCALE_AUTO) /* numerator * 2^s / divisor in (2^54, 2^56) */
+        *s = (e5 < 0 ? wamp1__bn_bits(b) : 1) - la + 55;
+    sh = *s;
+    *sticky = 0;
+    if (e5 >= 0) {
+        for (i = la - 1; i >= 0; i--) {
+            bit = aw[i >> 5] >> (i & 31) & 1;
+            if (i + sh >= 0) q = q << 1 | bit;
+            else *sticky |= (int)bit;
+        }
+        for (; sh > 0; sh--) q <<= 1;
+        return q;
+    }
+    for (; sh < 0; sh++) wamp1__bn_shl1(b, 0);
+    r->n = 0;
+    for (i = la + sh - 1; i >= 0; i--) {
+        k = i - sh; /* next bit of m * 2^sh */
+        wamp1__bn_shl1(r, k >= 0 ? aw[k >> 5] >> (k & 31) & 1 : 0);
         q <<= 1;
         /* r >= b ? */
-        j = r.n - b->n;
-        for (k = r.n - 1; !j && k >= 0; k--)
-            if (r.w[k] != b->w[k]) j = r.w[k] > b->w[k] ? 1 : -1;
+        j = r->n - b->n;
+        for (k = r->n - 1; !j && k >= 0; k--)
+            if (r->w[k] != b->w[k]) j = r->w[k] > b->w[k] ? 1 : -1;
         if (j >= 0) {
             uint64_t c = 0; /* r -= b, borrow in the top bit of c */
-            for (k = 0; k < r.n; k++) {
-                c = (uint64_t)r.w[k] - (k < b->n ? b->w[k] : 0) - (c >> 63);
-                r.w[k] = (uint32_t)c;
+            for (k = 0; k < r->n; k++) {
+                c = (uint64_t)r->w[k] - (k < b->n ? b->w[k] : 0) - (c >> 63);
+                r->w[k] = (uint32_t)c;
             }
-            while (r.n && !r.w[r.n - 1]) r.n--;
+            while (r->n && !r->w[r->n - 1]) r->n--;
             q |= 1;
         }
     }
-    *sticky = r.n != 0;
+    *sticky = r->n != 0;
     return q;
 }
 
 #define WAMP1__INF_BITS UINT64_C(0x7FF0000000000000)
 
 /* Bits of the double nearest to m * 10^e (m has nd significant digits; sticky: nonzero digits
- * were cut off after m). The quotient is taken with 55-56 bits plus a sticky bit, which is
- * all that round-to-nearest-even needs, for normal and subnormal results alike. */
-static uint64_t wamp1__dec2bits(uint64_t m, int32_t e, int nd, int sticky)
+ * were cut off after m; ws: scratch for wamp1__scale). The quotient is taken with 55-56 bits
+ * plus a sticky bit, which is all that round-to-nearest-even needs, for normal and subnormal
+ * results alike. */
+static uint64_t wamp1__dec2bits(wamp1__bn *ws, uint64_t m, int32_t e, int nd, int sticky)
 {
-    wamp1__bn a, b;
-    uint64_t q, rem, half;
-    int s, sb, l, ex, sh;
+    uint64_t q;
+    int s = WAMP1__SCALE_AUTO, sb, l, ex, sh;
     if (!m || e + nd <= -324) return 0; /* below 1e-324: less than half the smallest subnormal */
     if (e + nd > 309) return WAMP1__INF_BITS; /* at least 1e309 */
-    wamp1__bn_set(&a, m);
-    wamp1__bn_set(&b, 1);
-    wamp1__bn_pow5(e >= 0 ? &a : &b, e >= 0 ? e : -e); /* m*10^e = m*5^e * 2^e */
-    s = wamp1__bn_bits(&b) - wamp1__bn_bits(&a) + 55;
-    q = wamp1__bn_div(&a, &b, s, &sb);
+    q = wamp1__scale(ws, m, e, &s, &sb); /* m*10^e = m*5^e * 2^e */
     sticky |= sb;
     l = wamp1__bits64(q);
     ex = e - s + l - 1; /* value = q * 2^(e-s), q in [2^(l-1), 2^l) */
@@ -2951,19 +3219,17 @@ static uint64_t wamp1__dec2bits(uint64_t m, int32_t e, int nd, int sticky)
         sh += -1022 - ex;
         ex = -1022;
     }
-    WAMP1_ASSERT(sh >= 2 && sh < 64);
-    rem = q & (((uint64_t)1 << sh) - 1);
-    half = (uint64_t)1 << (sh - 1);
-    q >>= sh;
-    if (rem > half || (rem == half && (sticky || (q & 1)))) q++;
+    for (; sh > 1; sh--, q >>= 1) sticky |= (int)(q & 1); /* keep one bit below the mantissa */
+    if ((q & 1) && (sticky || (q & 2))) q += 2; /* round to nearest, ties to even */
+    q >>= 1;
     if (ex > 1023) return WAMP1__INF_BITS;
     /* a carry out of the 53-bit mantissa (or from subnormal to normal) lands in the exponent */
     return ((uint64_t)(ex + 1023) << 52) + q - ((uint64_t)1 << 52);
 }
 
-/* Splits a number token into up to 19 significant digits m, a decimal exponent e
- * (value = m * 10^e), the digit count, sign, and whether nonzero digits were cut off.
- * The token is known to be valid JSON. */
+/* Splits a number token into up to 19 significant digits m without trailing zeros, a
+ * decimal exponent e (value = m * 10^e), the digit count, sign, and whether nonzero digits
+ * were cut off. The token is known to be valid JSON. */
 typedef struct wamp1__dec {
     uint64_t m;
     int32_t e;
@@ -2972,8 +3238,8 @@ typedef struct wamp1__dec {
 
 static int wamp1__json_dec(const char *src, const wamp1_json_tok *t, wamp1__dec *d)
 {
-    uint32_t p, end;
-    int64_t e = 0, x = 0;
+    uint32_t p, end, fd = 0, z = 0, x = 0; /* fd: digits after the point; z: zeros not (yet) in m */
+    int64_t e;
     int frac = 0, eneg = 0;
     unsigned c;
     if (t->type != WAMP1_JSON_NUMBER) return -1;
@@ -2986,26 +3252,29 @@ static int wamp1__json_dec(const char *src, const wamp1_json_tok *t, wamp1__dec 
         c = (unsigned char)src[p] - '0';
         if (c == (unsigned)('.' - '0')) {
             frac = 1;
-        } else if (c > 9) {
-            break;
-        } else if (d->nd < 19 && (d->nd || c)) { /* leading zeros are not significant */
-            d->m = d->m * 10 + c;
-            d->nd++;
-            e -= frac;
-        } else {
-            if (d->nd) d->cut |= c != 0; /* a digit beyond the 19th */
-            e += d->nd && !frac;         /* integer digit dropped: scale up */
-            e -= !d->nd && frac;         /* zero after the point before any significant digit */
+            continue;
         }
+        if (c > 9) break;
+        fd += (uint32_t)frac;
+        if (!d->m && !c) continue; /* leading zero */
+        /* a zero (kept only if a nonzero digit follows), or a digit beyond the 19th */
+        if (!c || z >= (uint32_t)(19 - d->nd)) {
+            d->cut |= c != 0;
+            z++;
+            continue;
+        }
+        for (; z; z--, d->nd++) d->m *= 10;
+        d->m = d->m * 10 + c;
+        d->nd++;
     }
-    if (p < end) { /* exponent: saturate, anything beyond 10^9 is 0 or infinity anyway */
+    if (p < end) { /* exponent: saturate, anything beyond 10^8 is 0 or infinity anyway */
         p++;
         eneg = src[p] == '-';
         p += src[p] == '-' || src[p] == '+';
         for (; p < end; p++)
-            if (x < 1000000000) x = x * 10 + (src[p] - '0');
+            if (x < 100000000) x = x * 10 + (uint32_t)(src[p] - '0');
     }
-    e += eneg ? -x : x;
+    e = (int64_t)z - fd + (eneg ? -(int64_t)x : (int64_t)x); /* z: m lacks trailing zeros and cut digits */
     d->e = (int32_t)(e < -1000000000 ? -1000000000 : e > 1000000000 ? 1000000000 : e);
     return 0;
 }
@@ -3013,19 +3282,11 @@ static int wamp1__json_dec(const char *src, const wamp1_json_tok *t, wamp1__dec 
 WAMP1__DEF int wamp1_json_get_int(const char *src, const wamp1_json_tok *t, int64_t *out)
 {
     wamp1__dec d;
-    unsigned r;
-    uint64_t q;
-    if (wamp1__json_dec(src, t, &d) || d.cut) return -1;
-    if (d.m) {
-        for (; d.e < 0; d.e++) { /* a fraction is allowed only when it is zeros */
-            q = wamp1__div10(d.m, &r);
-            if (r) return -1;
-            d.m = q;
-        }
-        for (; d.e > 0; d.e--) {
-            if (d.m > (uint64_t)-1 / 10) return -1;
-            d.m *= 10;
-        }
+    /* m has no trailing zeros, so a negative exponent means a fraction */
+    if (wamp1__json_dec(src, t, &d) || d.cut || (d.m && d.e < 0)) return -1;
+    for (; d.m && d.e > 0; d.e--) {
+        if (d.m > (uint64_t)-1 / 10) return -1;
+        d.m *= 10;
     }
     if (d.m > (uint64_t)INT64_MAX + (unsigned)d.neg) return -1;
     *out = d.neg && d.m ? -(int64_t)(d.m - 1) - 1 : (int64_t)d.m;
@@ -3035,9 +3296,10 @@ WAMP1__DEF int wamp1_json_get_int(const char *src, const wamp1_json_tok *t, int6
 WAMP1__DEF int wamp1_json_get_double(const char *src, const wamp1_json_tok *t, double *out)
 {
     wamp1__dec d;
+    wamp1__bn ws[2];
     uint64_t bits;
     if (wamp1__json_dec(src, t, &d)) return -1;
-    bits = wamp1__dec2bits(d.m, d.e, d.nd, d.cut);
+    bits = wamp1__dec2bits(ws, d.m, d.e, d.nd, d.cut);
     bits |= (uint64_t)d.neg << 63;
     memcpy(out, &bits, sizeof *out);
     return (bits << 1) == (WAMP1__INF_BITS << 1) ? -1 : 0;
@@ -3173,10 +3435,10 @@ WAMP1__DEF void wamp1_jw_int(wamp1_jwriter *w, int64_t v)
 WAMP1__DEF void wamp1_jw_double(wamp1_jwriter *w, double v)
 {
     uint64_t bits, mb, q, r, p10;
-    int eb, t, nd, n, k, i, sticky, st;
-    unsigned rd, dig;
-    wamp1__bn a, b;
-    char d[20], o[32], *x = o;
+    int eb, t, n, k, i, sticky, st, neg;
+    unsigned rd;
+    wamp1__bn ws[2];
+    char d[20], o[32], *x = o, *g;
 
     memcpy(&bits, &v, sizeof bits);
     eb = (int)(bits >> 52 & 0x7FF);
@@ -3187,76 +3449,65 @@ WAMP1__DEF void wamp1_jw_double(wamp1_jwriter *w, double v)
     }
     if (eb) mb |= (uint64_t)1 << 52;
     eb = eb ? eb - 1075 : -1074; /* v = +-mb * 2^eb */
-    for (; mb && !(mb & 1); mb >>= 1) eb++;
-    if (!mb || (eb >= 0 && eb + wamp1__bits64(mb) <= 54 && (mb << eb) <= (uint64_t)1 << 53)) {
-        mb <<= mb ? eb : 0;
-        wamp1_jw_int(w, bits >> 63 ? -(int64_t)mb : (int64_t)mb);
+    if (!mb) { /* -0 too, as JavaScript does */
+        wamp1_jw_raw(w, "0", 1);
         return;
     }
-    if (bits >> 63) *x++ = '-';
+    neg = (int)(bits >> 63);
     bits &= ~((uint64_t)1 << 63);
 
     /* f = floor((L-1) * log10 2) with v in [2^(L-1), 2^L): (x * 78913) >> 18 is exact for
      * |x| < 1650 (biased by 400 to shift a non-negative value); floor(log10 v) is f or f+1.
-     * t = f - 17 makes q = floor(v / 10^t) 18 or 19 digits long: one digit more than the
-     * longest candidate, so every candidate is rounded from a removed digit plus sticky. */
+     * t = f - 17 makes q = floor(v / 10^t) 18 or 19 digits long: more than the longest
+     * candidate, so every candidate is rounded from a removed digit plus sticky. */
     t = (int)((uint32_t)((eb + wamp1__bits64(mb) - 1) * 78913 + (400 << 18)) >> 18) - 400 - 17;
-    wamp1__bn_set(&a, mb);
-    wamp1__bn_set(&b, 1);
-    wamp1__bn_pow5(t >= 0 ? &b : &a, t >= 0 ? t : -t);
-    q = wamp1__bn_div(&a, &b, eb - t, &sticky);
-    for (nd = 0, r = q; r; nd++) r = wamp1__div10(r, &dig);
+    if (neg) *x++ = '-';
+    k = eb - t; /* v / 10^t = mb * 5^-t * 2^(eb-t) */
+    q = wamp1__scale(ws, mb, -t, &k, &sticky);
 
     /* shortest of 15, 16, 17 digits (each correctly rounded, ties to even) that converts back
      * to v; 17 digits always do. 15 always do for normal numbers (DBL_DIG), so fewer are tried
-     * only for subnormals, whose precision is lower: 5e-324, not 4.94065645841247e-324. */
-    for (n = bits >> 52 ? 15 : 1;; n++) {
-        r = q;
-        rd = 0;
-        st = sticky;
-        for (k = nd - n; k > 0; k--) {
+     * only for subnormals, whose precision is lower: 5e-324, not 4.94065645841247e-324.
+     * Integers up to 2^53 come out exact (any other candidate is another double) and, having
+     * at most 16 digits, in fixed notation. */
+    for (n = 1, p10 = 10;; n++, p10 *= 10) {
+        if (n < 15 && bits >> 52) continue;
+        for (r = q, k = t, rd = 0, st = sticky; r >= p10; k++) { /* r = q cut to n digits */
             st |= rd != 0;
             r = wamp1__div10(r, &rd);
         }
         if (rd > 5 || (rd == 5 && (st || (r & 1)))) r++;
-        k = t + nd - n; /* v ~ r * 10^k */
-        for (p10 = 1, i = 0; i < n; i++) p10 *= 10;
-        if (r == p10) { /* rounded up to 10^n: one more digit */
-            r = wamp1__div10(r, &dig);
+        if (r == p10) { /* rounded up to 10^n: one digit less */
+            r = wamp1__div10(r, &rd);
             k++;
         }
-        if (n == 17 || wamp1__dec2bits(r, k, n, 0) == bits) break;
-    }
-    for (; r; k++) { /* drop trailing zeros */
-        q = wamp1__div10(r, &dig);
-        if (dig) break;
-        r = q;
+        if (n == 17 || wamp1__dec2bits(ws, r, k, n, 0) == bits) break;
     }
     n = (int)wamp1__utoa(d + 20, r);
-    memmove(d, d + 20 - n, (size_t)n);
-    k += n; /* digits before the decimal point */
-    if (k > -6 && k <= 21) {
+    g = d + 20 - n;
+    for (; g[n - 1] == '0'; n--) k++; /* r > 0: stops at a nonzero digit */
+    k += n;    /* digits before the decimal point */
+    eb = k - 1; /* exponent in scientific notation */
+    if (k > -6 && k <= 21) { /* fixed notation, as JavaScript chooses */
+        eb = 0;
         if (k <= 0) {
             *x++ = '0';
             *x++ = '.';
             for (i = k; i < 0; i++) *x++ = '0';
         }
-        for (i = 0; i < n || i < k; i++) {
-            if (i == k && i) *x++ = '.';
-            *x++ = i < n ? d[i] : '0';
-        }
     } else {
-        *x++ = d[0];
-        if (n > 1) {
-            *x++ = '.';
-            memcpy(x, d + 1, (size_t)n - 1);
-            x += n - 1;
-        }
+        k = 1;
+    }
+    for (i = 0; i < n || i < k; i++) {
+        if (i == k && i) *x++ = '.';
+        *x++ = i < n ? g[i] : '0';
+    }
+    if (eb) {
         *x++ = 'e';
-        if (--k < 0) *x++ = '-';
-        i = (int)wamp1__utoa(d + 20, (uint64_t)(k < 0 ? -k : k));
-        memcpy(x, d + 20 - i, (size_t)i);
-        x += i;
+        if (eb < 0) *x++ = '-';
+        eb = eb < 0 ? -eb : eb;
+        x += eb > 99 ? 3 : eb > 9 ? 2 : 1;
+        wamp1__utoa(x, (uint64_t)eb);
     }
     wamp1_jw_raw(w, o, (size_t)(x - o));
 }
@@ -3280,6 +3531,835 @@ WAMP1__DEF void wamp1_jw_token(wamp1_jwriter *w, const char *src, const wamp1_js
     if (q) wamp1__jw_put(w, "\"", 1);
 }
 /* ---- end json impl ---- */
+
+/* ---- begin mw impl ---- */
+/* ==========================================================================
+ * Middleware helpers: implementation
+ * ========================================================================== */
+
+static int wamp1__mw_alpha(int c)
+{
+    c |= 0x20;
+    return c >= 'a' && c <= 'z';
+}
+
+static int wamp1__mw_alnum(int c)
+{
+    return (c >= '0' && c <= '9') || wamp1__mw_alpha(c);
+}
+
+static int wamp1__mw_hexval(int c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    c |= 0x20;
+    return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+}
+
+/* Case-insensitive ASCII comparison of two spans. */
+static int wamp1__mw_ieq(const char *a, size_t an, const char *b, size_t bn)
+{
+    size_t i;
+    if (an != bn) return 0;
+    for (i = 0; i < an; i++) {
+        int x = (unsigned char)a[i], y = (unsigned char)b[i];
+        if (x >= 'A' && x <= 'Z') x |= 0x20;
+        if (y >= 'A' && y <= 'Z') y |= 0x20;
+        if (x != y) return 0;
+    }
+    return 1;
+}
+
+static void wamp1__mw_trim(const char **s, size_t *n)
+{
+    while (*n && (**s == ' ' || **s == '\t')) { (*s)++; (*n)--; }
+    while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t')) (*n)--;
+}
+
+/* Decimal text of v; out needs 20 bytes. Returns the length. */
+static size_t wamp1__mw_i64_dec(int64_t v, char *out)
+{
+    char t[20];
+    size_t n = 0, k = 0;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do t[n++] = (char)('0' + u % 10); while (u /= 10);
+    if (v < 0) out[k++] = '-';
+    while (n) out[k++] = t[--n];
+    return k;
+}
+
+/* --- Addresses ----------------------------------------------------------- */
+
+static int wamp1__mw_parse_v4(const char *s, size_t n, uint8_t *b)
+{
+    size_t i = 0, st;
+    int part;
+    for (part = 0; part < 4; part++) {
+        unsigned v = 0;
+        if (part && (i >= n || s[i++] != '.')) return -1;
+        st = i;
+        while (i < n && i - st < 3 && s[i] >= '0' && s[i] <= '9') v = v * 10 + (unsigned)(s[i++] - '0');
+        if (i == st || v > 255 || (s[st] == '0' && i - st > 1)) return -1;
+        b[part] = (uint8_t)v;
+    }
+    return i == n ? 0 : -1;
+}
+
+static int wamp1__mw_parse_v6(const char *s, size_t n, uint8_t *b)
+{
+    uint8_t g[16];
+    size_t i = 0, ng = 0, gap = 99;
+    if (n >= 2 && s[0] == ':' && s[1] == ':') {
+        gap = 0;
+        i = 2;
+    }
+    while (i < n) {
+        size_t st = i;
+        unsigned v = 0;
+        int h;
+        while (i < n && i - st < 4 && (h = wamp1__mw_hexval(s[i])) >= 0) { v = v * 16 + (unsigned)h; i++; }
+        if (i == st) return -1;
+        if (i < n && s[i] == '.') {                      /* trailing IPv4 */
+            if (ng > 12 || wamp1__mw_parse_v4(s + st, n - st, g + ng)) return -1;
+            ng += 4;
+            break;
+        }
+        if (ng > 14) return -1;
+        g[ng++] = (uint8_t)(v >> 8);
+        g[ng++] = (uint8_t)v;
+        if (i == n) break;
+        if (s[i++] != ':' || i == n) return -1;
+        if (s[i] == ':') {
+            if (gap != 99) return -1;
+            gap = ng;
+            i++;
+        }
+    }
+    if (gap == 99) {
+        if (ng != 16) return -1;
+        memcpy(b, g, 16);
+    } else {
+        if (ng > 14) return -1;                          /* "::" is one group at least */
+        memset(b, 0, 16);
+        memcpy(b, g, gap);
+        memcpy(b + 16 - (ng - gap), g + gap, ng - gap);
+    }
+    return 0;
+}
+
+WAMP1__DEF int wamp1_addr_parse(const char *s, size_t n, wamp1_addr *out)
+{
+    memset(out, 0, sizeof *out);
+    if (memchr(s, ':', n)) {
+        out->family = 6;
+        return wamp1__mw_parse_v6(s, n, out->bytes);
+    }
+    out->family = 4;
+    return wamp1__mw_parse_v4(s, n, out->bytes);
+}
+
+static int wamp1__mw_is_mapped(const uint8_t *b)
+{
+    static const uint8_t pfx[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    return memcmp(b, pfx, 12) == 0;
+}
+
+static size_t wamp1__mw_fmt_v4(char *t, const uint8_t *b)
+{
+    size_t n = 0;
+    int i;
+    for (i = 0; i < 4; i++) {
+        unsigned v = b[i];
+        if (i) t[n++] = '.';
+        if (v >= 100) t[n++] = (char)('0' + v / 100);
+        if (v >= 10) t[n++] = (char)('0' + v / 10 % 10);
+        t[n++] = (char)('0' + v % 10);
+    }
+    return n;
+}
+
+WAMP1__DEF int wamp1_addr_format(const wamp1_addr *a, char *out, size_t outsize)
+{
+    char t[48];
+    size_t n = 0;
+    const uint8_t *b = a->bytes;
+    if (a->family == 4) {
+        n = wamp1__mw_fmt_v4(t, b);
+    } else if (a->family == 6 && wamp1__mw_is_mapped(b)) {
+        memcpy(t, "::ffff:", 7);
+        n = 7 + wamp1__mw_fmt_v4(t + 7, b + 12);
+    } else if (a->family == 6) {
+        int i, run, best = -1, bl = 1;
+        for (i = 0; i < 8; i += run + 1) {               /* longest zero run */
+            for (run = 0; i + run < 8 && !b[2 * (i + run)] && !b[2 * (i + run) + 1]; run++) {}
+            if (run > bl) { best = i; bl = run; }
+        }
+        for (i = 0; i < 8; i++) {
+            unsigned v = (unsigned)b[2 * i] << 8 | b[2 * i + 1];
+            int sh;
+            if (i == best) {
+                t[n++] = ':';
+                t[n++] = ':';
+                i += bl - 1;
+                continue;
+            }
+            if (i && i != best + bl) t[n++] = ':';
+            for (sh = 12; sh >= 0; sh -= 4)
+                if (v >> sh || !sh) t[n++] = "0123456789abcdef"[(v >> sh) & 15];
+        }
+    } else {
+        n = (size_t)-1;
+    }
+    if (n >= outsize) {
+        if (outsize) out[0] = 0;
+        return -1;
+    }
+    memcpy(out, t, n);
+    out[n] = 0;
+    return (int)n;
+}
+
+/* --- CIDR and blocklist ---------------------------------------------------- */
+
+WAMP1__DEF int wamp1_cidr_parse(const char *s, size_t n, wamp1_cidr *out)
+{
+    const char *sl = (const char *)memchr(s, '/', n);
+    size_t an = sl ? (size_t)(sl - s) : n, i;
+    unsigned bits = 0, max;
+    memset(out, 0, sizeof *out);
+    if (wamp1_addr_parse(s, an, &out->addr)) return -1;
+    max = out->addr.family == 4 ? 32 : 128;
+    if (!sl) {
+        bits = max;
+    } else {
+        for (i = an + 1; i < n && i - an <= 3 && s[i] >= '0' && s[i] <= '9'; i++) bits = bits * 10 + (unsigned)(s[i] - '0');
+        if (i != n || i == an + 1 || bits > max || (s[an + 1] == '0' && n - an > 2)) return -1;
+    }
+    out->bits = (uint8_t)bits;
+    for (i = 0; i < 16; i++) {
+        unsigned k = 8 * (unsigned)i;
+        if (bits <= k) out->addr.bytes[i] = 0;
+        else if (bits < k + 8) out->addr.bytes[i] &= (uint8_t)(0xff00u >> (bits - k));
+    }
+    return 0;
+}
+
+/* The IPv6 form of an address (IPv4 -> ::ffff:a.b.c.d) and of a prefix length. */
+static int wamp1__mw_norm(const wamp1_addr *a, unsigned bits, uint8_t *o)
+{
+    if (a->family == 4) {
+        memset(o, 0, 10);
+        o[10] = o[11] = 0xff;
+        memcpy(o + 12, a->bytes, 4);
+        return (int)bits + 96;
+    }
+    memcpy(o, a->bytes, 16);
+    return a->family == 6 ? (int)bits : -1;
+}
+
+static int wamp1__mw_prefix_eq(const uint8_t *x, const uint8_t *y, unsigned bits)
+{
+    unsigned k = bits / 8, r = bits % 8;
+    if (memcmp(x, y, k)) return 0;
+    return !r || !((x[k] ^ y[k]) & (0xff00u >> r) & 0xff);
+}
+
+WAMP1__DEF int wamp1_cidr_match(const wamp1_cidr *c, const wamp1_addr *a)
+{
+    uint8_t x[16], y[16];
+    int bits = wamp1__mw_norm(&c->addr, c->bits, x);
+    if (bits < 0 || bits > 128 || wamp1__mw_norm(a, 128, y) < 0) return 0;
+    return wamp1__mw_prefix_eq(x, y, (unsigned)bits);
+}
+
+WAMP1__DEF void wamp1_blocklist_init(wamp1_blocklist *bl, wamp1_cidr *storage, uint16_t cap)
+{
+    bl->rules = storage;
+    bl->count = 0;
+    bl->cap = cap;
+}
+
+/* Parses s and finds an equal rule: returns its index, -1 for bad syntax,
+ * -2 when not listed. */
+static int wamp1__mw_bl_find(const wamp1_blocklist *bl, const char *s, wamp1_cidr *c)
+{
+    uint8_t x[16], y[16];
+    int bx, i;
+    if (wamp1_cidr_parse(s, strlen(s), c)) return -1;
+    bx = wamp1__mw_norm(&c->addr, c->bits, x);
+    for (i = 0; i < bl->count; i++)
+        if (wamp1__mw_norm(&bl->rules[i].addr, bl->rules[i].bits, y) == bx && wamp1__mw_prefix_eq(x, y, (unsigned)bx)) return i;
+    return -2;
+}
+
+WAMP1__DEF int wamp1_blocklist_add(wamp1_blocklist *bl, const char *s)
+{
+    wamp1_cidr c;
+    int i = wamp1__mw_bl_find(bl, s, &c);
+    if (i != -2) return i < 0 ? -1 : 0;
+    if (bl->count >= bl->cap) return -2;
+    bl->rules[bl->count++] = c;
+    return 0;
+}
+
+WAMP1__DEF int wamp1_blocklist_remove(wamp1_blocklist *bl, const char *s)
+{
+    wamp1_cidr c;
+    int i = wamp1__mw_bl_find(bl, s, &c);
+    if (i < 0) return i;
+    bl->rules[i] = bl->rules[--bl->count];
+    return 0;
+}
+
+WAMP1__DEF int wamp1_blocklist_match(const wamp1_blocklist *bl, const wamp1_addr *a)
+{
+    uint16_t i;
+    for (i = 0; i < bl->count; i++)
+        if (wamp1_cidr_match(&bl->rules[i], a)) return 1;
+    return 0;
+}
+
+/* --- Origin allow-list ------------------------------------------------------ */
+
+/* Splits "[scheme://]host[:port][/]"; the scheme is required unless rule. */
+static int wamp1__mw_origin_split(const char *s, size_t n, int rule, wamp1_origin_rule *r)
+{
+    size_t i = 0, hl;
+    unsigned port = 0;
+    memset(r, 0, sizeof *r);
+    wamp1__mw_trim(&s, &n);
+    while (i < n && i < 32 && (wamp1__mw_alpha(s[i]) || (i && (wamp1__mw_alnum(s[i]) || s[i] == '+' || s[i] == '-' || s[i] == '.')))) i++;
+    if (i && n - i > 3 && s[i] == ':' && s[i + 1] == '/' && s[i + 2] == '/') {
+        r->scheme = s;
+        r->schemelen = (uint16_t)i;
+        s += i + 3;
+        n -= i + 3;
+    } else if (!rule) {
+        return -1;
+    }
+    if (n && s[n - 1] == '/') n--;
+    if (rule && n > 2 && s[0] == '*' && s[1] == '.') {
+        r->wildcard = 1;
+        s += 2;
+        n -= 2;
+    }
+    r->host = s;
+    if (n && s[0] == '[') {
+        wamp1_addr a;
+        const char *e = (const char *)memchr(s, ']', n);
+        if (r->wildcard || !e || wamp1__mw_parse_v6(s + 1, (size_t)(e - s - 1), a.bytes)) return -1;
+        i = hl = (size_t)(e - s) + 1;
+    } else {
+        for (i = 0; i < n && (wamp1__mw_alnum(s[i]) || s[i] == '.' || s[i] == '-' || s[i] == '_'); i++) {}
+        hl = (i && s[i - 1] == '.') ? i - 1 : i;
+    }
+    if (!hl || hl > 255) return -1;
+    r->hostlen = (uint16_t)hl;
+    if (i < n) {
+        size_t st = ++i;
+        if (s[st - 1] != ':') return -1;
+        for (; i < n && i - st < 5 && s[i] >= '0' && s[i] <= '9'; i++) port = port * 10 + (unsigned)(s[i] - '0');
+        if (i != n || i == st || !port || port > 65535) return -1;
+    }
+    r->port = (uint16_t)port;
+    return 0;
+}
+
+static unsigned wamp1__mw_default_port(const char *sc, size_t n)
+{
+    if (wamp1__mw_ieq(sc, n, "http", 4) || wamp1__mw_ieq(sc, n, "ws", 2)) return 80;
+    if (wamp1__mw_ieq(sc, n, "https", 5) || wamp1__mw_ieq(sc, n, "wss", 3)) return 443;
+    return 0;
+}
+
+WAMP1__DEF int wamp1_origin_rule_parse(wamp1_origin_rule *r, const char *s, size_t n)
+{
+    return wamp1__mw_origin_split(s, n, 1, r);
+}
+
+WAMP1__DEF int wamp1_origin_allowed(const wamp1_origin_rule *rules, int n, const char *origin, size_t len)
+{
+    wamp1_origin_rule o;
+    unsigned def;
+    int k;
+    if (wamp1__mw_origin_split(origin, len, 0, &o)) return 0;
+    def = wamp1__mw_default_port(o.scheme, o.schemelen);
+    if (!o.port) o.port = (uint16_t)def;
+    for (k = 0; k < n; k++) {
+        const wamp1_origin_rule *r = &rules[k];
+        size_t rl = r->hostlen, ol = o.hostlen;
+        if (r->scheme && !wamp1__mw_ieq(r->scheme, r->schemelen, o.scheme, o.schemelen)) continue;
+        if ((r->port ? r->port : def) != o.port) continue;
+        if (r->wildcard) {
+            if (ol > rl + 1 && o.host[ol - rl - 1] == '.' && wamp1__mw_ieq(o.host + ol - rl, rl, r->host, rl)) return 1;
+        } else if (rl > 2 && ol > 2 && r->host[0] == '[' && o.host[0] == '[') {
+            uint8_t x[16], y[16];
+            if (!wamp1__mw_parse_v6(r->host + 1, rl - 2, x) && !wamp1__mw_parse_v6(o.host + 1, ol - 2, y) && !memcmp(x, y, 16)) return 1;
+        } else if (wamp1__mw_ieq(r->host, rl, o.host, ol)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* --- Cookies and query strings ---------------------------------------------- */
+
+WAMP1__DEF int wamp1_cookie_get(const char *header, size_t len, const char *name, const char **val, size_t *vlen)
+{
+    size_t nl = strlen(name), i = 0, kn;
+    while (i < len) {
+        const char *seg = header + i, *end, *eq;
+        while (i < len && header[i] != ';') i++;
+        end = header + i++;
+        eq = (const char *)memchr(seg, '=', (size_t)(end - seg));
+        if (!eq) continue;
+        kn = (size_t)(eq - seg);
+        wamp1__mw_trim(&seg, &kn);
+        if (kn != nl || memcmp(seg, name, nl)) continue;
+        seg = eq + 1;
+        kn = (size_t)(end - seg);
+        wamp1__mw_trim(&seg, &kn);
+        if (kn >= 2 && seg[0] == '"' && seg[kn - 1] == '"') { seg++; kn -= 2; }
+        *val = seg;
+        *vlen = kn;
+        return 0;
+    }
+    return -1;
+}
+
+/* Decodes one character of a query component at s[*i], advancing *i. */
+static int wamp1__mw_pct_next(const char *s, size_t n, size_t *i)
+{
+    int c = (unsigned char)s[*i], h, l;
+    if (c == '+') {
+        c = ' ';
+    } else if (c == '%' && *i + 2 < n && (h = wamp1__mw_hexval(s[*i + 1])) >= 0 && (l = wamp1__mw_hexval(s[*i + 2])) >= 0) {
+        c = h * 16 + l;
+        *i += 2;
+    }
+    (*i)++;
+    return c;
+}
+
+WAMP1__DEF int wamp1_query_get(const char *query, size_t len, const char *name, char *out, size_t outsize, size_t *outlen)
+{
+    size_t i = 0;
+    if (len && query[0] == '?') i = 1;
+    while (i <= len) {
+        size_t st = i, ke, k, j, on = 0;
+        const char *nm = name;
+        while (i < len && query[i] != '&') i++;
+        for (ke = st; ke < i && query[ke] != '='; ke++) {}
+        for (k = st; k < ke && *nm && wamp1__mw_pct_next(query, ke, &k) == (unsigned char)*nm; nm++) {}
+        j = i++;
+        if (k < ke || *nm || ke == st) continue;
+        for (k = ke + 1; k < j; on++) {
+            int c = wamp1__mw_pct_next(query, j, &k);
+            if (on < outsize) out[on] = (char)c;
+        }
+        if (outlen) *outlen = on;
+        if (on >= outsize) return -2;
+        out[on] = 0;
+        return 0;
+    }
+    return -1;
+}
+
+#ifndef WAMP1_NO_SESSION
+/* --- PHP sessions: the token reader ------------------------------------------ */
+
+/* "[+-]digits" (sign only when sgn) then term. *mag <= 2^63. Returns the
+ * position after term, or NULL. */
+static const char *wamp1__php_num(const char *p, const char *e, char term, int sgn, int *neg, uint64_t *mag)
+{
+    const char *st;
+    uint64_t v = 0;
+    *neg = 0;
+    if (sgn && p < e && (*p == '-' || *p == '+')) *neg = *p++ == '-';
+    for (st = p; p < e && *p >= '0' && *p <= '9'; p++) {
+        unsigned d = (unsigned)(*p - '0');
+        if (v > (((uint64_t)1 << 63) - d) / 10) return NULL;
+        v = v * 10 + d;
+    }
+    if (p == st || p >= e || *p != term) return NULL;
+    *mag = v;
+    return p + 1;
+}
+
+/* PHP's float text up to ';': INF, -INF, NAN, or a number in JSON syntax (as
+ * PHP writes them: 0.1, -0, 1.0E+25), converted by the JSON module, correctly
+ * rounded. Forms that only unserialize() takes (.5, 5., +1, 007) and finite
+ * texts beyond the double range are errors. */
+static const char *wamp1__php_float(const char *p, const char *e, double *out)
+{
+    const char *q = (const char *)memchr(p, ';', (size_t)(e - p));
+    wamp1_json_tok t;
+    uint64_t bits = 0;
+    size_t n;
+    if (!q) return NULL;
+    n = (size_t)(q - p);
+    if (n == 3 && !memcmp(p, "NAN", 3)) bits = (uint64_t)0x7FF8 << 48;
+    else if (n == 3 && !memcmp(p, "INF", 3)) bits = (uint64_t)0x7FF0 << 48;
+    else if (n == 4 && !memcmp(p, "-INF", 4)) bits = (uint64_t)0xFFF0 << 48;
+    if (bits) {
+        memcpy(out, &bits, sizeof bits);
+        return q + 1;
+    }
+    if (!n || q[-1] < '0' || q[-1] > '9' || (*p != '-' && (*p < '0' || *p > '9'))
+        || wamp1_json_parse(p, n, &t, 1, 0, NULL) != 1 || t.type != WAMP1_JSON_NUMBER
+        || wamp1_json_get_double(p, &t, out))
+        return NULL;
+    return q + 1;
+}
+
+/* Reads one scalar, or the header "a:N:{" of an array (str then points at the
+ * first element, len is not known yet). Returns the position after it. */
+static const char *wamp1__php_tok(const char *p, const char *e, wamp1_php_value *v)
+{
+    uint64_t u;
+    int neg;
+    char t;
+    memset(v, 0, sizeof *v);
+    if (e - p < 2) return NULL;
+    t = p[0];
+    if (t == 'N') return p[1] == ';' ? p + 2 : NULL;
+    if (p[1] != ':') return NULL;
+    p += 2;
+    switch (t) {
+    case 'b':
+        if (e - p < 2 || (*p != '0' && *p != '1') || p[1] != ';') return NULL;
+        v->type = WAMP1_PHP_BOOL;
+        v->i = *p - '0';
+        return p + 2;
+    case 'i':
+        v->type = WAMP1_PHP_INT;
+        p = wamp1__php_num(p, e, ';', 1, &neg, &u);
+        if (!p || (!neg && u >> 63)) return NULL;
+        v->i = neg ? (u ? -(int64_t)(u - 1) - 1 : 0) : (int64_t)u;
+        return p;
+    case 'd':
+        v->type = WAMP1_PHP_FLOAT;
+        return wamp1__php_float(p, e, &v->d);
+    case 's':
+        p = wamp1__php_num(p, e, ':', 0, &neg, &u);
+        if (!p || e - p < 3 || u > (uint64_t)(e - p - 3) || p[0] != '"' || p[u + 1] != '"' || p[u + 2] != ';') return NULL;
+        v->type = WAMP1_PHP_STRING;
+        v->str = p + 1;
+        v->len = (size_t)u;
+        return p + u + 3;
+    case 'a':
+        /* an element takes 6 bytes at least ("i:0;N;") */
+        p = wamp1__php_num(p, e, ':', 0, &neg, &u);
+        if (!p || p >= e || *p != '{' || u > (uint64_t)(e - p) / 6 || u > 0x7fffffffu) return NULL;
+        v->type = WAMP1_PHP_ARRAY;
+        v->count = (uint32_t)u;
+        v->str = p + 1;
+        return p + 1;
+    default:
+        return NULL;
+    }
+}
+
+#if WAMP1_PHP_MAX_DEPTH < 1 || WAMP1_PHP_MAX_DEPTH > 32
+#error "WAMP1_PHP_MAX_DEPTH must be 1..32"
+#endif
+
+/* Reads one complete value (an array with all its elements, checking key
+ * types and that arrays nest at most maxd deep). Returns the position after
+ * it, or NULL. */
+static const char *wamp1__php_scan(const char *p, const char *e, wamp1_php_value *v, int maxd)
+{
+    uint32_t left[WAMP1_PHP_MAX_DEPTH];
+    wamp1_php_value t;
+    int d = 1;
+    p = wamp1__php_tok(p, e, v);
+    if (!p || v->type != WAMP1_PHP_ARRAY) return p;
+    if (maxd < 1) return NULL;
+    left[0] = 2 * v->count;
+    while (d) {
+        int key;
+        if (!left[d - 1]) {
+            if (p >= e || *p != '}') return NULL;
+            if (d == 1) v->len = (size_t)(p - v->str);
+            p++;
+            d--;
+            continue;
+        }
+        key = !(left[d - 1]-- & 1);
+        p = wamp1__php_tok(p, e, &t);
+        if (!p || (key && t.type != WAMP1_PHP_INT && t.type != WAMP1_PHP_STRING)) return NULL;
+        if (t.type == WAMP1_PHP_ARRAY) {
+            if (d >= maxd) return NULL;
+            left[d++] = 2 * t.count;
+        }
+    }
+    return p;
+}
+
+/* --- PHP sessions: API ------------------------------------------------------- */
+
+WAMP1__DEF int wamp1_php_session_load(wamp1_php_session *s, const char *buf, size_t len)
+{
+    const char *p = buf, *e, *q;
+    wamp1_php_value v;
+    memset(s, 0, sizeof *s);
+    s->buf = buf;
+    s->len = len;
+    s->format = WAMP1_PHP_FORMAT_PHP;
+    s->root.type = WAMP1_PHP_ARRAY;
+    s->root.root = 1;
+    s->root.str = buf;
+    s->root.len = len;
+    if (!len) return 0;                              /* empty: no variables */
+    e = buf + len;
+    if (buf[0] == 'a' && wamp1__php_scan(buf, e, &v, WAMP1_PHP_MAX_DEPTH) == e) {
+        s->format = WAMP1_PHP_FORMAT_PHP_SERIALIZE;
+        s->root = v;
+    } else {
+        for (; p < e; s->root.count++) {
+            q = (const char *)memchr(p, '|', (size_t)(e - p));
+            if (!q || s->root.count == 0x7fffffffu || !(p = wamp1__php_scan(q + 1, e, &v, WAMP1_PHP_MAX_DEPTH - 1))) {
+                memset(s, 0, sizeof *s);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+WAMP1__DEF int wamp1_php_array_next(wamp1_php_value *it, wamp1_php_value *key, wamp1_php_value *val)
+{
+    const char *p = it->str, *e, *q;
+    if (it->type != WAMP1_PHP_ARRAY || !it->count) return 0;
+    e = p + it->len;
+    if (it->root) {
+        q = (const char *)memchr(p, '|', it->len);
+        if (!q) return 0;
+        memset(key, 0, sizeof *key);
+        key->type = WAMP1_PHP_STRING;
+        key->str = p;
+        key->len = (size_t)(q - p);
+        p = q + 1;
+    } else {
+        p = wamp1__php_tok(p, e, key);
+        if (!p || (key->type != WAMP1_PHP_INT && key->type != WAMP1_PHP_STRING)) return 0;
+    }
+    p = wamp1__php_scan(p, e, val, WAMP1_PHP_MAX_DEPTH);
+    if (!p) return 0;
+    it->count--;
+    it->len -= (size_t)(p - it->str);
+    it->str = p;
+    return 1;
+}
+
+WAMP1__DEF int wamp1_php_array_get(const wamp1_php_value *arr, const char *key, size_t klen, wamp1_php_value *out)
+{
+    wamp1_php_value it = *arr, k;
+    char num[20];
+    while (wamp1_php_array_next(&it, &k, out)) {
+        if (k.type == WAMP1_PHP_INT) {
+            k.len = wamp1__mw_i64_dec(k.i, num);
+            k.str = num;
+        }
+        if (k.len == klen && !memcmp(k.str, key, klen)) return 0;
+    }
+    return -1;
+}
+
+WAMP1__DEF int wamp1_php_session_get(const wamp1_php_session *s, const char *key, wamp1_php_value *out)
+{
+    return wamp1_php_array_get(&s->root, key, strlen(key), out);
+}
+
+WAMP1__DEF int wamp1_php_session_id_valid(const char *id, size_t n)
+{
+    size_t i;
+    if (!n || n > 128) return 0;
+    for (i = 0; i < n; i++) {
+        int c = (unsigned char)id[i];
+        if (!wamp1__mw_alnum(c) && c != ',' && c != '-') return 0;
+    }
+    return 1;
+}
+
+/* --- PHP sessions: JSON -------------------------------------------------------- */
+
+/* Length of the UTF-8 sequence at s (1..4), or minus the length of the
+ * maximal ill-formed subpart that one U+FFFD replaces. */
+static int wamp1__mw_utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0], lo = 0x80, hi = 0xBF;
+    int k, i;
+    if (c < 0x80) return 1;
+    if (c < 0xC2 || c > 0xF4) return -1;
+    k = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    if (c == 0xE0) lo = 0xA0;
+    else if (c == 0xED) hi = 0x9F;
+    else if (c == 0xF0) lo = 0x90;
+    else if (c == 0xF4) hi = 0x8F;
+    for (i = 1; i < k; i++, lo = 0x80, hi = 0xBF)
+        if ((size_t)i >= n || s[i] < lo || s[i] > hi) return -i;
+    return k;
+}
+
+static void wamp1__mw_jw_put(wamp1_jwriter *w, const char *s, size_t n)
+{
+    if (!w->overflow && n <= w->cap - w->len) {
+        memcpy(w->buf + w->len, s, n);
+        w->len += n;
+    } else {
+        w->overflow = 1;
+    }
+}
+
+/* PHP strings are bytes: the writer is asked for an empty string or key (for
+ * its comma and key handling), and the text is escaped into it here, each
+ * ill-formed UTF-8 subpart replaced by U+FFFD. */
+static void wamp1__mw_jw_text(wamp1_jwriter *w, const char *s, size_t n, int key)
+{
+    char tail[4], esc[6] = {'\\', 'u', '0', '0', 0, 0};
+    size_t i = 0, q;
+    if (key) wamp1_jw_key(w, "", 0);
+    else wamp1_jw_string(w, "", 0);
+    for (q = w->len; q && w->buf[q - 1] != '"'; q--) {}
+    if (w->overflow || !q || w->len - q >= sizeof tail) return;
+    memcpy(tail, w->buf + q - 1, w->len - q + 1);
+    q = w->len - q + 1;
+    w->len -= q;
+    while (i < n) {
+        unsigned c = (unsigned char)s[i];
+        int k = wamp1__mw_utf8_seq((const unsigned char *)s + i, n - i);
+        if (k < 0) {
+            wamp1__mw_jw_put(w, "\xEF\xBF\xBD", 3);
+            k = -k;
+        } else if (c == '"' || c == '\\') {
+            esc[1] = (char)c;
+            wamp1__mw_jw_put(w, esc, 2);
+        } else if (c < 0x20) {
+            esc[1] = 'u';
+            esc[4] = (char)('0' + (c >> 4));
+            esc[5] = "0123456789abcdef"[c & 15];
+            wamp1__mw_jw_put(w, esc, 6);
+        } else {
+            wamp1__mw_jw_put(w, s + i, (size_t)k);
+        }
+        i += (size_t)k;
+    }
+    wamp1__mw_jw_put(w, tail, q);
+}
+
+static int wamp1__php_is_list(const wamp1_php_value *arr)
+{
+    wamp1_php_value it = *arr, k, v;
+    int64_t n = 0;
+    if (arr->root) return 0;
+    while (wamp1_php_array_next(&it, &k, &v))
+        if (k.type != WAMP1_PHP_INT || k.i != n++) return 0;
+    return 1;
+}
+
+static void wamp1__php_scalar_json(const wamp1_php_value *v, wamp1_jwriter *w)
+{
+    switch (v->type) {
+    case WAMP1_PHP_BOOL: wamp1_jw_bool(w, (int)v->i); break;
+    case WAMP1_PHP_INT: wamp1_jw_int(w, v->i); break;
+    case WAMP1_PHP_FLOAT: wamp1_jw_double(w, v->d); break;     /* INF, NAN: null */
+    case WAMP1_PHP_STRING: wamp1__mw_jw_text(w, v->str, v->len, 0); break;
+    default: wamp1_jw_null(w); break;
+    }
+}
+
+static void wamp1__php_key_json(const wamp1_php_value *k, wamp1_jwriter *w)
+{
+    char num[20];
+    if (k->type == WAMP1_PHP_INT) wamp1_jw_key(w, num, wamp1__mw_i64_dec(k->i, num));
+    else wamp1__mw_jw_text(w, k->str, k->len, 1);
+}
+
+/* Walks the value's text once, keeping per level only the items left and
+ * whether it is a JSON array: no recursion, no copies of cursors. */
+static int wamp1__php_json(const wamp1_php_value *v, wamp1_jwriter *w, int obj)
+{
+    uint32_t left[WAMP1_PHP_MAX_DEPTH], lists = 0;
+    wamp1_php_value t = *v, k;
+    const char *p = t.str, *e = t.type == WAMP1_PHP_ARRAY ? p + t.len + 1 : p;
+    int d = 0;
+    if (v->root) {                                   /* php format: key|value... */
+        wamp1_php_value it = *v;
+        wamp1_jw_object_begin(w);
+        while (wamp1_php_array_next(&it, &k, &t)) {
+            wamp1__php_key_json(&k, w);
+            if (wamp1__php_json(&t, w, 0)) return -1;
+        }
+        wamp1_jw_object_end(w);
+        return it.count ? -1 : 0;
+    }
+    for (;;) {
+        if (t.type == WAMP1_PHP_ARRAY) {
+            int lst;
+            t.len = (size_t)(e - t.str);             /* is_list stops after count */
+            lst = !obj && wamp1__php_is_list(&t);
+            if (d == WAMP1_PHP_MAX_DEPTH) return -1;
+            obj = 0;
+            if (lst) wamp1_jw_array_begin(w);
+            else wamp1_jw_object_begin(w);
+            lists = lst ? lists | 1u << d : lists & ~(1u << d);
+            left[d++] = t.count;
+        } else {
+            wamp1__php_scalar_json(&t, w);
+        }
+        while (d && !left[d - 1]) {
+            if (p >= e || *p++ != '}') return -1;
+            if (lists >> --d & 1) wamp1_jw_array_end(w);
+            else wamp1_jw_object_end(w);
+        }
+        if (!d) return 0;
+        p = wamp1__php_tok(p, e, &k);
+        if (!p || (k.type != WAMP1_PHP_INT && k.type != WAMP1_PHP_STRING)) return -1;
+        if (!(lists >> (d - 1) & 1)) wamp1__php_key_json(&k, w);
+        left[d - 1]--;
+        p = wamp1__php_tok(p, e, &t);
+        if (!p) return -1;
+    }
+}
+
+WAMP1__DEF int wamp1_php_value_to_json(const wamp1_php_value *v, wamp1_jwriter *w)
+{
+    return wamp1__php_json(v, w, 0);
+}
+
+WAMP1__DEF int wamp1_php_session_to_json(const wamp1_php_session *s, wamp1_jwriter *w)
+{
+    return wamp1__php_json(&s->root, w, 1);
+}
+
+#ifndef WAMP1_NO_STDIO_FILES
+WAMP1__DEF int wamp1_php_session_read_file(const char *dir, const char *id, size_t idlen,
+                                          char *buf, size_t bufsize, size_t *outlen)
+{
+    char path[1024];
+    size_t n = strlen(dir), got;
+    FILE *f;
+    int err;
+    if (!wamp1_php_session_id_valid(id, idlen) || n + idlen + 7 > sizeof path) return -3;
+    memcpy(path, dir, n);
+    if (n && dir[n - 1] != '/' && dir[n - 1] != '\\') path[n++] = '/';
+    memcpy(path + n, "sess_", 5);
+    memcpy(path + n + 5, id, idlen);
+    path[n + 5 + idlen] = 0;
+    f = fopen(path, "rb");
+    if (!f) return -1;
+    got = fread(buf, 1, bufsize, f);
+    err = ferror(f) ? -1 : (got == bufsize && fgetc(f) != EOF) ? -2 : 0;
+    fclose(f);
+    if (!err) *outlen = got;
+    return err;
+}
+#endif
+#endif /* WAMP1_NO_SESSION */
+/* ---- end mw impl ---- */
+
+#ifndef WAMP1_NO_WAMP
+
 
 /* ------------------------------------------------------------------------ */
 /*  WAMP: writing messages straight into a send buffer                       */
