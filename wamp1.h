@@ -92,349 +92,6 @@ typedef struct wamp1_addr {
     uint16_t port;
 } wamp1_addr;
 
-/* Readiness entry handed to the port's wait(); same layout as struct pollfd. */
-typedef struct wamp1_pollfd {
-    wamp1_socket fd;
-    short events;
-    short revents;
-} wamp1_pollfd;
-
-enum {
-    WAMP1_POLLIN = 0x001,
-    WAMP1_POLLOUT = 0x004,
-    WAMP1_POLLERR = 0x008,
-    WAMP1_POLLHUP = 0x010,
-    WAMP1_POLLNVAL = 0x020
-};
-
-/* Port return codes for recv/send/accept. */
-enum { WAMP1_IO_ERROR = -1, WAMP1_IO_WOULDBLOCK = -2 };
-
-/* The port: everything the loop needs from the operating system / IP stack. */
-typedef struct wamp1_port {
-    void *ctx;
-    /* Bind and listen; *bound gets the real port (for port 0). 0 or -1. */
-    int (*listen)(void *ctx, const char *host, uint16_t port, wamp1_socket *out, uint16_t *bound);
-    /* 0 with *out set, WAMP1_IO_WOULDBLOCK, or WAMP1_IO_ERROR. */
-    int (*accept)(void *ctx, wamp1_socket ls, wamp1_socket *out, wamp1_addr *peer);
-    /* bytes (>0), 0 at end of stream, WAMP1_IO_WOULDBLOCK or WAMP1_IO_ERROR. */
-    long (*recv)(void *ctx, wamp1_socket s, void *buf, size_t n);
-    /* bytes written (>=0), WAMP1_IO_WOULDBLOCK or WAMP1_IO_ERROR. */
-    long (*send)(void *ctx, wamp1_socket s, const void *buf, size_t n);
-    /* Half-close the sending side (FIN). May be NULL. */
-    void (*shutdown)(void *ctx, wamp1_socket s);
-    void (*close)(void *ctx, wamp1_socket s);
-    /* Wait for readiness of fds[0..n) at most timeout_ms (-1: forever); number ready or <0. */
-    int (*wait)(void *ctx, wamp1_pollfd *fds, unsigned n, int timeout_ms);
-    uint64_t (*now_ms)(void *ctx);
-    /* Fill buf with n random bytes; 0 or -1. */
-    int (*random)(void *ctx, void *buf, size_t n);
-    /* Socket that becomes readable after wake(); WAMP1_INVALID_SOCKET if none. */
-    wamp1_socket (*wake_fd)(void *ctx);
-    /* Wake the loop from another thread or a signal handler. May be NULL. */
-    void (*wake)(void *ctx);
-    /* Consume the wake-up once the loop saw it. May be NULL. */
-    void (*wake_drain)(void *ctx);
-    /* Mutual exclusion for the cross-thread queue. May be NULL (single thread). */
-    void (*lock)(void *ctx);
-    void (*unlock)(void *ctx);
-} wamp1_port;
-
-typedef enum wamp1_opcode {
-    WAMP1_OP_CONTINUATION = 0x0,
-    WAMP1_OP_TEXT = 0x1,
-    WAMP1_OP_BINARY = 0x2,
-    WAMP1_OP_CLOSE = 0x8,
-    WAMP1_OP_PING = 0x9,
-    WAMP1_OP_PONG = 0xA
-} wamp1_opcode;
-
-/* Close codes (RFC 6455, 7.4.1). */
-enum {
-    WAMP1_CLOSE_NORMAL = 1000,
-    WAMP1_CLOSE_GOING_AWAY = 1001,
-    WAMP1_CLOSE_PROTOCOL_ERROR = 1002,
-    WAMP1_CLOSE_UNSUPPORTED = 1003,
-    WAMP1_CLOSE_NO_STATUS = 1005,
-    WAMP1_CLOSE_ABNORMAL = 1006,
-    WAMP1_CLOSE_INVALID_DATA = 1007,
-    WAMP1_CLOSE_POLICY = 1008,
-    WAMP1_CLOSE_TOO_BIG = 1009,
-    WAMP1_CLOSE_INTERNAL = 1011
-};
-
-/* What the error hook is told. */
-typedef enum wamp1_error {
-    WAMP1_ERR_NONE = 0,
-    WAMP1_ERR_HTTP,          /* the handshake was refused with an HTTP status */
-    WAMP1_ERR_HANDSHAKE_TIMEOUT,
-    WAMP1_ERR_PROTOCOL,      /* WebSocket protocol violation (1002) */
-    WAMP1_ERR_INVALID_UTF8,  /* 1007 */
-    WAMP1_ERR_TOO_BIG,       /* 1009 */
-    WAMP1_ERR_CLOSE_TIMEOUT,
-    WAMP1_ERR_KEEPALIVE,     /* no pong to the previous ping */
-    WAMP1_ERR_SLOW_CONSUMER, /* send buffer full */
-    WAMP1_ERR_DROPPED,       /* a message was dropped (slow-consumer drop policy) */
-    WAMP1_ERR_POOL_FULL,     /* connection pool full: 503 */
-    WAMP1_ERR_IO,            /* the socket failed or the peer vanished */
-    WAMP1_ERR_MALFORMED,     /* a message the application layer rejected */
-    WAMP1_ERR_LIMIT,         /* a pool or table of the application layer is full */
-    WAMP1_ERR_NO_ROUTE       /* a SUBSCRIBE or PUBLISH to a topic no route matches */
-} wamp1_error;
-
-/* Slow-consumer policy: what happens when a send buffer cannot take a message. */
-enum { WAMP1_SLOW_CLOSE = 0, WAMP1_SLOW_DROP = 1 };
-
-/* A parsed HTTP request; valid only during the callback that receives it. */
-typedef struct wamp1_http_header {
-    const char *name, *value;
-    uint16_t name_len, value_len;
-} wamp1_http_header;
-
-typedef struct wamp1_request {
-    const char *method, *target, *path, *query;
-    uint16_t method_len, target_len, path_len, query_len;
-    uint8_t version_minor;
-    uint8_t header_count;
-    wamp1_http_header headers[WAMP1_MAX_HEADERS];
-    const char *subprotocol; /* selected one, or NULL */
-    uint16_t subprotocol_len;
-} wamp1_request;
-
-/* The middleware chain: links a connection passes through before the application. Every
-   callback is optional. on_connect runs when the TCP connection is accepted, before a byte
-   is read (a blocked address gets its 403 here); on_request runs once the upgrade request
-   is parsed and passed the WebSocket checks (origins, sessions, authentication). Both
-   return 0 to go on, or an HTTP status that refuses the connection. on_message may return
-   nonzero to swallow a message. Links run in the order they were added. */
-typedef struct wamp1_link wamp1_link;
-struct wamp1_link {
-    const char *name;
-    int (*on_connect)(wamp1_link *self, wamp1_conn *c);
-    int (*on_request)(wamp1_link *self, wamp1_conn *c, const wamp1_request *req);
-    void (*on_open)(wamp1_link *self, wamp1_conn *c);
-    int (*on_message)(wamp1_link *self, wamp1_conn *c, wamp1_opcode op, const uint8_t *data, size_t len);
-    void (*on_close)(wamp1_link *self, wamp1_conn *c, int code);
-    void (*on_error)(wamp1_link *self, wamp1_conn *c, wamp1_error e, const char *reason);
-    void *state;
-    wamp1_link *next;
-};
-
-/* Application callbacks: all optional. */
-typedef struct wamp1_callbacks {
-    /* Upgrade request passed every WebSocket check: return 0 to accept, or an HTTP status
-       (401, 403, ...) to refuse it. */
-    int (*on_request)(wamp1_conn *c, const wamp1_request *req, void *user);
-    /* A request without "Upgrade: websocket". Answer with wamp1_conn_http_respond(); when
-       the callback is NULL or does not answer, the client gets 426. */
-    void (*on_http)(wamp1_conn *c, const wamp1_request *req, void *user);
-    void (*on_open)(wamp1_conn *c, void *user);
-    /* A complete message (text is valid UTF-8). data is valid during the call only. */
-    void (*on_message)(wamp1_conn *c, wamp1_opcode op, const uint8_t *data, size_t len, void *user);
-    /* The WebSocket closed (once per on_open): the peer's code, or 1006 without one. */
-    void (*on_close)(wamp1_conn *c, int code, void *user);
-    /* Every rejected input, timeout and overflow. c may be NULL (pool full). */
-    void (*on_error)(wamp1_conn *c, wamp1_error err, const char *reason, void *user);
-    /* A client did not answer the previous keepalive ping; it is being closed. */
-    void (*on_keepalive_timeout)(wamp1_conn *c, void *user);
-    /* Called after every loop iteration (for deferred work). */
-    void (*on_tick)(wamp1_server *s, uint64_t now_ms, void *user);
-} wamp1_callbacks;
-
-/* Server configuration: zero means "default" everywhere. */
-typedef struct wamp1_config {
-    const wamp1_port *port;        /* required */
-    const char *host;              /* default "127.0.0.1" */
-    uint16_t listen_port;          /* 0: let the system pick */
-    uint32_t max_connections;      /* default and at most WAMP1_MAX_CONNECTIONS */
-    uint32_t recv_buffer_size;     /* per connection, default WAMP1_RECV_BUFFER_SIZE */
-    uint32_t send_buffer_size;     /* per connection, default WAMP1_SEND_BUFFER_SIZE */
-    void *memory;                  /* buffer memory; NULL: the static block */
-    size_t memory_size;
-    uint32_t max_header_size;      /* default WAMP1_MAX_HEADER_SIZE, at most the receive buffer */
-    uint32_t max_message_size;     /* default and at most recv_buffer_size - 256 */
-    uint32_t max_frame_size;       /* default max_message_size */
-    uint32_t handshake_timeout_ms; /* default WAMP1_HANDSHAKE_TIMEOUT_MS */
-    uint32_t close_timeout_ms;     /* default WAMP1_CLOSE_TIMEOUT_MS */
-    uint32_t keepalive_ms;         /* ping interval; 0: off */
-    const char *subprotocol;       /* required subprotocol (e.g. "wamp"); NULL: none */
-    int subprotocol_optional;      /* accept handshakes that do not offer it */
-    int slow_consumer;             /* WAMP1_SLOW_CLOSE (default) or WAMP1_SLOW_DROP */
-    int drop_request;              /* do not keep the upgrade request (wamp1_conn_request) */
-    wamp1_callbacks cb;
-    void *user;
-} wamp1_config;
-
-typedef struct wamp1_stats {
-    uint32_t connections, connections_max, connections_peak;
-    uint64_t accepted, rejected_full, handshakes, messages_in, messages_out;
-    uint64_t bytes_in, bytes_out, dropped_messages, slow_consumers_closed, protocol_errors;
-} wamp1_stats;
-
-/* ======================================================================== */
-/*  API                                                                     */
-/* ======================================================================== */
-
-/* Server life cycle. */
-WAMP1_API size_t wamp1_server_memory_size(const wamp1_config *cfg);
-WAMP1_API int wamp1_server_init(wamp1_server *s, const wamp1_config *cfg);
-WAMP1_API int wamp1_server_listen(wamp1_server *s);
-WAMP1_API uint16_t wamp1_server_port(const wamp1_server *s);
-WAMP1_API int wamp1_server_poll(wamp1_server *s, int timeout_ms);
-WAMP1_API int wamp1_server_run(wamp1_server *s);
-WAMP1_API void wamp1_server_stop(wamp1_server *s); /* async-signal-safe */
-WAMP1_API int wamp1_server_shutdown(wamp1_server *s, uint32_t timeout_ms);
-WAMP1_API void wamp1_server_wake(wamp1_server *s);
-WAMP1_API uint64_t wamp1_server_now(const wamp1_server *s);
-WAMP1_API void wamp1_server_stats(const wamp1_server *s, wamp1_stats *out);
-WAMP1_API void *wamp1_server_user(const wamp1_server *s);
-WAMP1_API int wamp1_server_set_max_connections(wamp1_server *s, uint32_t n);
-/* Iterate open WebSocket connections: pass NULL first. */
-WAMP1_API wamp1_conn *wamp1_server_next_conn(wamp1_server *s, wamp1_conn *prev);
-
-/* Connections. */
-WAMP1_API wamp1_conn_id wamp1_conn_handle(const wamp1_conn *c);
-WAMP1_API wamp1_conn *wamp1_conn_lookup(wamp1_server *s, wamp1_conn_id id);
-WAMP1_API wamp1_server *wamp1_conn_server(const wamp1_conn *c);
-WAMP1_API const wamp1_addr *wamp1_conn_peer(const wamp1_conn *c);
-WAMP1_API void wamp1_conn_set_user(wamp1_conn *c, void *user);
-WAMP1_API void *wamp1_conn_user(const wamp1_conn *c);
-WAMP1_API int wamp1_conn_is_open(const wamp1_conn *c);
-/* Send a whole message. 0, or -1 when it cannot be queued (slow-consumer policy applied). */
-WAMP1_API int wamp1_conn_send(wamp1_conn *c, wamp1_opcode op, const void *data, size_t len);
-WAMP1_API int wamp1_conn_send_text(wamp1_conn *c, const char *text, size_t len);
-WAMP1_API int wamp1_conn_send_binary(wamp1_conn *c, const void *data, size_t len);
-/* Queue an already encoded server frame (fan-out: encode once, copy to each receiver). */
-WAMP1_API int wamp1_conn_send_frame(wamp1_conn *c, const void *frame, size_t len);
-/* Start the close handshake (code 0 sends a close frame without a code). */
-WAMP1_API void wamp1_conn_close(wamp1_conn *c, int code, const char *reason);
-/* Answer a plain HTTP request (from on_http) and close after it. */
-WAMP1_API void wamp1_conn_http_respond(wamp1_conn *c, int status, const char *content_type,
-                                       const void *body, size_t len);
-/* The upgrade request, kept at the end of the receive buffer for later links and
-   handlers (unless cfg.drop_request): 0, or -1 when it is not there. */
-WAMP1_API int wamp1_conn_request(const wamp1_conn *c, wamp1_request *req);
-/* Bytes queued for sending / free in the send buffer. */
-WAMP1_API size_t wamp1_conn_send_pending(const wamp1_conn *c);
-WAMP1_API size_t wamp1_conn_send_space(const wamp1_conn *c);
-
-/* The middleware chain. */
-WAMP1_API void wamp1_server_add_link(wamp1_server *s, wamp1_link *link);
-WAMP1_API void wamp1_server_remove_link(wamp1_server *s, wamp1_link *link);
-
-/* The connection attribute store: small typed values under short keys (at most
-   WAMP1_ATTR_KEY_SIZE - 1 bytes), WAMP1_MAX_ATTRS_PER_CONN per connection from a pool of
-   WAMP1_MAX_ATTRS, cleared when the connection closes. Setters return 0, -1 (key or value
-   too long, or the connection is gone) or -2 (pool full, reported as WAMP1_ERR_LIMIT);
-   getters return 0, or -1 when the key is absent or holds another type. */
-typedef enum wamp1_attr_type {
-    WAMP1_ATTR_NONE = 0, WAMP1_ATTR_INT, WAMP1_ATTR_DOUBLE, WAMP1_ATTR_PTR, WAMP1_ATTR_BYTES
-} wamp1_attr_type;
-WAMP1_API int wamp1_attr_set_int(wamp1_conn *c, const char *key, int64_t v);
-WAMP1_API int wamp1_attr_set_double(wamp1_conn *c, const char *key, double v);
-WAMP1_API int wamp1_attr_set_ptr(wamp1_conn *c, const char *key, void *p);
-WAMP1_API int wamp1_attr_set_bytes(wamp1_conn *c, const char *key, const void *data, size_t n);
-WAMP1_API int wamp1_attr_get_int(const wamp1_conn *c, const char *key, int64_t *v);
-WAMP1_API int wamp1_attr_get_double(const wamp1_conn *c, const char *key, double *v);
-WAMP1_API int wamp1_attr_get_ptr(const wamp1_conn *c, const char *key, void **p);
-WAMP1_API int wamp1_attr_get_bytes(const wamp1_conn *c, const char *key, const void **data, size_t *n);
-WAMP1_API wamp1_attr_type wamp1_attr_type_of(const wamp1_conn *c, const char *key);
-WAMP1_API int wamp1_attr_remove(wamp1_conn *c, const char *key);
-
-/* Frames and helpers, usable on their own. */
-/* Server frame header for a payload of len bytes; returns its size (2, 4 or 10). */
-WAMP1_API size_t wamp1_frame_header(uint8_t out[10], wamp1_opcode op, int fin, uint64_t len);
-/* Incremental UTF-8 validation: *state starts at 0; returns the number of bytes accepted
-   (== n when all are valid so far), so a return below n is the offset of the first bad
-   byte. wamp1_utf8_complete() tells whether the text ended on a character boundary. */
-WAMP1_API size_t wamp1_utf8_validate(uint32_t *state, const uint8_t *p, size_t n);
-WAMP1_API int wamp1_utf8_complete(uint32_t state);
-WAMP1_API int wamp1_close_code_valid(int code);
-WAMP1_API void wamp1_sha1(const void *data, size_t len, uint8_t out[20]);
-WAMP1_API size_t wamp1_base64_encode(const uint8_t *in, size_t n, char *out);
-/* Sec-WebSocket-Accept for a key (28 characters + NUL). */
-WAMP1_API void wamp1_ws_accept_key(const char *key, size_t key_len, char out[29]);
-/* Header value lookup (case-insensitive name); NULL if absent. */
-WAMP1_API const char *wamp1_request_header(const wamp1_request *r, const char *name, size_t *len);
-WAMP1_API const char *wamp1_http_status_text(int status);
-
-/* ======================================================================== */
-/*  Internal state (visible so it can be allocated statically)              */
-/* ======================================================================== */
-
-struct wamp1_conn {
-    wamp1_server *srv;
-    void *user;
-    uint8_t *rbuf, *sbuf;
-    uint64_t frame_left;  /* payload bytes of the current data frame still to come */
-    uint64_t deadline;    /* ms; 0 none */
-    uint32_t rlen, rpos;  /* raw bytes [rpos, rlen) not parsed yet */
-    uint32_t mbase, mlen; /* message payload at [mbase, mbase + mlen) */
-    uint32_t shead, stail;
-    uint32_t utf8;
-    uint32_t rcap;        /* receive capacity (the kept request sits above it) */
-    uint16_t req_len;     /* bytes of the kept request */
-    uint16_t attrs;       /* first attribute, or 0xFFFF */
-    wamp1_socket sock;
-    wamp1_addr peer;
-    uint16_t gen;
-    uint16_t close_code;  /* code received from the peer */
-    uint8_t state, flags;
-    uint8_t fop, msg_op;  /* opcode of the current frame / message (0: none) */
-    uint8_t mask[4];
-    uint8_t mask_pos, ffin;
-};
-
-typedef struct wamp1__attr {
-    uint16_t next;
-    uint8_t type, klen;
-    uint16_t vlen;
-    char key[WAMP1_ATTR_KEY_SIZE];
-    union {
-        int64_t i;
-        double d;
-        void *p;
-        uint8_t b[WAMP1_ATTR_VALUE_SIZE];
-    } v;
-} wamp1__attr;
-
-typedef struct wamp1__rejected {
-    wamp1_socket sock;
-    uint64_t deadline;
-} wamp1__rejected;
-
-struct wamp1_server {
-    wamp1_config cfg;
-    const wamp1_port *port;
-    wamp1_stats stats;
-    uint8_t *memory;
-    uint64_t now, next_ping;
-    uint32_t nconns;      /* slots carved */
-    uint32_t open_conns;  /* non-free slots */
-    uint32_t limit;       /* run-time connection limit */
-    uint32_t max_message, max_frame, max_header;
-    volatile int stop;
-    int shutting_down;
-    uint16_t bound_port;
-    uint8_t nlisten;
-    wamp1_socket listeners[WAMP1_MAX_LISTENERS];
-    wamp1__rejected rejects[WAMP1_REJECT_SLOTS];
-    wamp1_link *links;
-    uint16_t attr_free;
-    wamp1__attr attrs[WAMP1_MAX_ATTRS];
-    wamp1_pollfd pfds[WAMP1_MAX_CONNECTIONS + WAMP1_MAX_LISTENERS + WAMP1_REJECT_SLOTS + 1];
-    uint16_t pfd_conn[WAMP1_MAX_CONNECTIONS + WAMP1_MAX_LISTENERS + WAMP1_REJECT_SLOTS + 1];
-    wamp1_conn conns[WAMP1_MAX_CONNECTIONS];
-};
-
-#ifdef __cplusplus
-}
-#endif
-
-#ifdef __cplusplus
-extern "C" {
-#endif
-
 /* ---- begin json decl ---- */
 /* ---- JSON: strict tokenizer, accessors and writer ----------------------------------------
  *
@@ -805,6 +462,374 @@ WAMP1_API int wamp1_php_session_read_file(const char *dir, const char *id, size_
 #endif /* WAMP1_NO_SESSION */
 /* ---- end mw decl ---- */
 
+
+/* Readiness entry handed to the port's wait(); same layout as struct pollfd. */
+typedef struct wamp1_pollfd {
+    wamp1_socket fd;
+    short events;
+    short revents;
+} wamp1_pollfd;
+
+enum {
+    WAMP1_POLLIN = 0x001,
+    WAMP1_POLLOUT = 0x004,
+    WAMP1_POLLERR = 0x008,
+    WAMP1_POLLHUP = 0x010,
+    WAMP1_POLLNVAL = 0x020
+};
+
+/* Port return codes for recv/send/accept. */
+enum { WAMP1_IO_ERROR = -1, WAMP1_IO_WOULDBLOCK = -2 };
+
+/* The port: everything the loop needs from the operating system / IP stack. */
+typedef struct wamp1_port {
+    void *ctx;
+    /* Bind and listen; *bound gets the real port (for port 0). 0 or -1. */
+    int (*listen)(void *ctx, const char *host, uint16_t port, wamp1_socket *out, uint16_t *bound);
+    /* 0 with *out set, WAMP1_IO_WOULDBLOCK, or WAMP1_IO_ERROR. */
+    int (*accept)(void *ctx, wamp1_socket ls, wamp1_socket *out, wamp1_addr *peer);
+    /* bytes (>0), 0 at end of stream, WAMP1_IO_WOULDBLOCK or WAMP1_IO_ERROR. */
+    long (*recv)(void *ctx, wamp1_socket s, void *buf, size_t n);
+    /* bytes written (>=0), WAMP1_IO_WOULDBLOCK or WAMP1_IO_ERROR. */
+    long (*send)(void *ctx, wamp1_socket s, const void *buf, size_t n);
+    /* Half-close the sending side (FIN). May be NULL. */
+    void (*shutdown)(void *ctx, wamp1_socket s);
+    void (*close)(void *ctx, wamp1_socket s);
+    /* Wait for readiness of fds[0..n) at most timeout_ms (-1: forever); number ready or <0. */
+    int (*wait)(void *ctx, wamp1_pollfd *fds, unsigned n, int timeout_ms);
+    uint64_t (*now_ms)(void *ctx);
+    /* Fill buf with n random bytes; 0 or -1. */
+    int (*random)(void *ctx, void *buf, size_t n);
+    /* Socket that becomes readable after wake(); WAMP1_INVALID_SOCKET if none. */
+    wamp1_socket (*wake_fd)(void *ctx);
+    /* Wake the loop from another thread or a signal handler. May be NULL. */
+    void (*wake)(void *ctx);
+    /* Consume the wake-up once the loop saw it. May be NULL. */
+    void (*wake_drain)(void *ctx);
+    /* Mutual exclusion for the cross-thread queue. May be NULL (single thread). */
+    void (*lock)(void *ctx);
+    void (*unlock)(void *ctx);
+} wamp1_port;
+
+typedef enum wamp1_opcode {
+    WAMP1_OP_CONTINUATION = 0x0,
+    WAMP1_OP_TEXT = 0x1,
+    WAMP1_OP_BINARY = 0x2,
+    WAMP1_OP_CLOSE = 0x8,
+    WAMP1_OP_PING = 0x9,
+    WAMP1_OP_PONG = 0xA
+} wamp1_opcode;
+
+/* Close codes (RFC 6455, 7.4.1). */
+enum {
+    WAMP1_CLOSE_NORMAL = 1000,
+    WAMP1_CLOSE_GOING_AWAY = 1001,
+    WAMP1_CLOSE_PROTOCOL_ERROR = 1002,
+    WAMP1_CLOSE_UNSUPPORTED = 1003,
+    WAMP1_CLOSE_NO_STATUS = 1005,
+    WAMP1_CLOSE_ABNORMAL = 1006,
+    WAMP1_CLOSE_INVALID_DATA = 1007,
+    WAMP1_CLOSE_POLICY = 1008,
+    WAMP1_CLOSE_TOO_BIG = 1009,
+    WAMP1_CLOSE_INTERNAL = 1011
+};
+
+/* What the error hook is told. */
+typedef enum wamp1_error {
+    WAMP1_ERR_NONE = 0,
+    WAMP1_ERR_HTTP,          /* the handshake was refused with an HTTP status */
+    WAMP1_ERR_HANDSHAKE_TIMEOUT,
+    WAMP1_ERR_PROTOCOL,      /* WebSocket protocol violation (1002) */
+    WAMP1_ERR_INVALID_UTF8,  /* 1007 */
+    WAMP1_ERR_TOO_BIG,       /* 1009 */
+    WAMP1_ERR_CLOSE_TIMEOUT,
+    WAMP1_ERR_KEEPALIVE,     /* no pong to the previous ping */
+    WAMP1_ERR_SLOW_CONSUMER, /* send buffer full */
+    WAMP1_ERR_DROPPED,       /* a message was dropped (slow-consumer drop policy) */
+    WAMP1_ERR_POOL_FULL,     /* connection pool full: 503 */
+    WAMP1_ERR_IO,            /* the socket failed or the peer vanished */
+    WAMP1_ERR_MALFORMED,     /* a message the application layer rejected */
+    WAMP1_ERR_LIMIT,         /* a pool or table of the application layer is full */
+    WAMP1_ERR_NO_ROUTE       /* a SUBSCRIBE or PUBLISH to a topic no route matches */
+} wamp1_error;
+
+/* Slow-consumer policy: what happens when a send buffer cannot take a message. */
+enum { WAMP1_SLOW_CLOSE = 0, WAMP1_SLOW_DROP = 1 };
+
+/* A parsed HTTP request; valid only during the callback that receives it. */
+typedef struct wamp1_http_header {
+    const char *name, *value;
+    uint16_t name_len, value_len;
+} wamp1_http_header;
+
+typedef struct wamp1_request {
+    const char *method, *target, *path, *query;
+    uint16_t method_len, target_len, path_len, query_len;
+    uint8_t version_minor;
+    uint8_t header_count;
+    wamp1_http_header headers[WAMP1_MAX_HEADERS];
+    const char *subprotocol; /* selected one, or NULL */
+    uint16_t subprotocol_len;
+} wamp1_request;
+
+/* The middleware chain: links a connection passes through before the application. Every
+   callback is optional. on_connect runs when the TCP connection is accepted, before a byte
+   is read (a blocked address gets its 403 here); on_request runs once the upgrade request
+   is parsed and passed the WebSocket checks (origins, sessions, authentication). Both
+   return 0 to go on, or an HTTP status that refuses the connection. on_message may return
+   nonzero to swallow a message. Links run in the order they were added. */
+typedef struct wamp1_link wamp1_link;
+struct wamp1_link {
+    const char *name;
+    int (*on_connect)(wamp1_link *self, wamp1_conn *c);
+    int (*on_request)(wamp1_link *self, wamp1_conn *c, const wamp1_request *req);
+    void (*on_open)(wamp1_link *self, wamp1_conn *c);
+    int (*on_message)(wamp1_link *self, wamp1_conn *c, wamp1_opcode op, const uint8_t *data, size_t len);
+    void (*on_close)(wamp1_link *self, wamp1_conn *c, int code);
+    void (*on_error)(wamp1_link *self, wamp1_conn *c, wamp1_error e, const char *reason);
+    void *state;
+    wamp1_link *next;
+};
+
+#ifndef WAMP1_NO_SESSION
+/* A session provider: maps the session cookie of a request to a read-only key/value
+   session (values as in PHP: null, bool, int, float, string, nested arrays). */
+typedef struct wamp1_session_provider {
+    const char *cookie; /* the cookie carrying the session id; NULL: "PHPSESSID" */
+    /* Load session id into buf (the session points into it): 0, or -1 when there is no
+       such session. With buf NULL, only tell whether it exists. */
+    int (*load)(void *ctx, const char *id, size_t idlen, char *buf, size_t cap,
+                wamp1_php_session *out);
+    void *ctx;
+} wamp1_session_provider;
+
+/* The provider for PHP's native file sessions (session.save_handler=files): the files
+   sess_<id> in dir, either serializer format. */
+WAMP1_API void wamp1_php_files_provider(wamp1_session_provider *p, const char *dir);
+#endif
+
+/* Application callbacks: all optional. */
+typedef struct wamp1_callbacks {
+    /* Upgrade request passed every WebSocket check: return 0 to accept, or an HTTP status
+       (401, 403, ...) to refuse it. */
+    int (*on_request)(wamp1_conn *c, const wamp1_request *req, void *user);
+    /* A request without "Upgrade: websocket". Answer with wamp1_conn_http_respond(); when
+       the callback is NULL or does not answer, the client gets 426. */
+    void (*on_http)(wamp1_conn *c, const wamp1_request *req, void *user);
+    void (*on_open)(wamp1_conn *c, void *user);
+    /* A complete message (text is valid UTF-8). data is valid during the call only. */
+    void (*on_message)(wamp1_conn *c, wamp1_opcode op, const uint8_t *data, size_t len, void *user);
+    /* The WebSocket closed (once per on_open): the peer's code, or 1006 without one. */
+    void (*on_close)(wamp1_conn *c, int code, void *user);
+    /* Every rejected input, timeout and overflow. c may be NULL (pool full). */
+    void (*on_error)(wamp1_conn *c, wamp1_error err, const char *reason, void *user);
+    /* A client did not answer the previous keepalive ping; it is being closed. */
+    void (*on_keepalive_timeout)(wamp1_conn *c, void *user);
+    /* Called after every loop iteration (for deferred work). */
+    void (*on_tick)(wamp1_server *s, uint64_t now_ms, void *user);
+} wamp1_callbacks;
+
+/* Server configuration: zero means "default" everywhere. */
+typedef struct wamp1_config {
+    const wamp1_port *port;        /* required */
+    const char *host;              /* default "127.0.0.1" */
+    uint16_t listen_port;          /* 0: let the system pick */
+    uint32_t max_connections;      /* default and at most WAMP1_MAX_CONNECTIONS */
+    uint32_t recv_buffer_size;     /* per connection, default WAMP1_RECV_BUFFER_SIZE */
+    uint32_t send_buffer_size;     /* per connection, default WAMP1_SEND_BUFFER_SIZE */
+    void *memory;                  /* buffer memory; NULL: the static block */
+    size_t memory_size;
+    uint32_t max_header_size;      /* default WAMP1_MAX_HEADER_SIZE, at most the receive buffer */
+    uint32_t max_message_size;     /* default and at most recv_buffer_size - 256 */
+    uint32_t max_frame_size;       /* default max_message_size */
+    uint32_t handshake_timeout_ms; /* default WAMP1_HANDSHAKE_TIMEOUT_MS */
+    uint32_t close_timeout_ms;     /* default WAMP1_CLOSE_TIMEOUT_MS */
+    uint32_t keepalive_ms;         /* ping interval; 0: off */
+    const char *subprotocol;       /* required subprotocol (e.g. "wamp"); NULL: none */
+    int subprotocol_optional;      /* accept handshakes that do not offer it */
+    int slow_consumer;             /* WAMP1_SLOW_CLOSE (default) or WAMP1_SLOW_DROP */
+    int drop_request;              /* do not keep the upgrade request (wamp1_conn_request) */
+    /* The default chain: each link is left out when its option is not set. */
+    wamp1_blocklist *blocklist;    /* "reject blocked address": 403 before reading */
+    const wamp1_origin_rule *origins; /* "restrict to allowed origins": 403 */
+    unsigned origin_count;
+#ifndef WAMP1_NO_SESSION
+    const wamp1_session_provider *sessions; /* "initialize session" */
+#endif
+    wamp1_callbacks cb;
+    void *user;
+} wamp1_config;
+
+typedef struct wamp1_stats {
+    uint32_t connections, connections_max, connections_peak;
+    uint64_t accepted, rejected_full, handshakes, messages_in, messages_out;
+    uint64_t bytes_in, bytes_out, dropped_messages, slow_consumers_closed, protocol_errors;
+} wamp1_stats;
+
+/* ======================================================================== */
+/*  API                                                                     */
+/* ======================================================================== */
+
+/* Server life cycle. */
+WAMP1_API size_t wamp1_server_memory_size(const wamp1_config *cfg);
+WAMP1_API int wamp1_server_init(wamp1_server *s, const wamp1_config *cfg);
+WAMP1_API int wamp1_server_listen(wamp1_server *s);
+WAMP1_API uint16_t wamp1_server_port(const wamp1_server *s);
+WAMP1_API int wamp1_server_poll(wamp1_server *s, int timeout_ms);
+WAMP1_API int wamp1_server_run(wamp1_server *s);
+WAMP1_API void wamp1_server_stop(wamp1_server *s); /* async-signal-safe */
+WAMP1_API int wamp1_server_shutdown(wamp1_server *s, uint32_t timeout_ms);
+WAMP1_API void wamp1_server_wake(wamp1_server *s);
+WAMP1_API uint64_t wamp1_server_now(const wamp1_server *s);
+WAMP1_API void wamp1_server_stats(const wamp1_server *s, wamp1_stats *out);
+WAMP1_API void *wamp1_server_user(const wamp1_server *s);
+WAMP1_API int wamp1_server_set_max_connections(wamp1_server *s, uint32_t n);
+/* Iterate open WebSocket connections: pass NULL first. */
+WAMP1_API wamp1_conn *wamp1_server_next_conn(wamp1_server *s, wamp1_conn *prev);
+
+/* Connections. */
+WAMP1_API wamp1_conn_id wamp1_conn_handle(const wamp1_conn *c);
+WAMP1_API wamp1_conn *wamp1_conn_lookup(wamp1_server *s, wamp1_conn_id id);
+WAMP1_API wamp1_server *wamp1_conn_server(const wamp1_conn *c);
+WAMP1_API const wamp1_addr *wamp1_conn_peer(const wamp1_conn *c);
+WAMP1_API void wamp1_conn_set_user(wamp1_conn *c, void *user);
+WAMP1_API void *wamp1_conn_user(const wamp1_conn *c);
+WAMP1_API int wamp1_conn_is_open(const wamp1_conn *c);
+/* Send a whole message. 0, or -1 when it cannot be queued (slow-consumer policy applied). */
+WAMP1_API int wamp1_conn_send(wamp1_conn *c, wamp1_opcode op, const void *data, size_t len);
+WAMP1_API int wamp1_conn_send_text(wamp1_conn *c, const char *text, size_t len);
+WAMP1_API int wamp1_conn_send_binary(wamp1_conn *c, const void *data, size_t len);
+/* Queue an already encoded server frame (fan-out: encode once, copy to each receiver). */
+WAMP1_API int wamp1_conn_send_frame(wamp1_conn *c, const void *frame, size_t len);
+/* Start the close handshake (code 0 sends a close frame without a code). */
+WAMP1_API void wamp1_conn_close(wamp1_conn *c, int code, const char *reason);
+/* Answer a plain HTTP request (from on_http) and close after it. */
+WAMP1_API void wamp1_conn_http_respond(wamp1_conn *c, int status, const char *content_type,
+                                       const void *body, size_t len);
+/* The upgrade request, kept at the end of the receive buffer for later links and
+   handlers (unless cfg.drop_request): 0, or -1 when it is not there. */
+WAMP1_API int wamp1_conn_request(const wamp1_conn *c, wamp1_request *req);
+#ifndef WAMP1_NO_SESSION
+/* The caller's web session (cfg.sessions), read now into buf: 0, or -1 when the
+   connection has none. wamp1_conn_has_session() answers without reading it. */
+WAMP1_API int wamp1_conn_session(const wamp1_conn *c, char *buf, size_t cap, wamp1_php_session *out);
+WAMP1_API int wamp1_conn_has_session(const wamp1_conn *c);
+#endif
+/* Bytes queued for sending / free in the send buffer. */
+WAMP1_API size_t wamp1_conn_send_pending(const wamp1_conn *c);
+WAMP1_API size_t wamp1_conn_send_space(const wamp1_conn *c);
+
+/* The middleware chain. */
+WAMP1_API void wamp1_server_add_link(wamp1_server *s, wamp1_link *link);
+WAMP1_API wamp1_link *wamp1_server_links(wamp1_server *s);
+WAMP1_API void wamp1_server_remove_link(wamp1_server *s, wamp1_link *link);
+
+/* The connection attribute store: small typed values under short keys (at most
+   WAMP1_ATTR_KEY_SIZE - 1 bytes), WAMP1_MAX_ATTRS_PER_CONN per connection from a pool of
+   WAMP1_MAX_ATTRS, cleared when the connection closes. Setters return 0, -1 (key or value
+   too long, or the connection is gone) or -2 (pool full, reported as WAMP1_ERR_LIMIT);
+   getters return 0, or -1 when the key is absent or holds another type. */
+typedef enum wamp1_attr_type {
+    WAMP1_ATTR_NONE = 0, WAMP1_ATTR_INT, WAMP1_ATTR_DOUBLE, WAMP1_ATTR_PTR, WAMP1_ATTR_BYTES
+} wamp1_attr_type;
+WAMP1_API int wamp1_attr_set_int(wamp1_conn *c, const char *key, int64_t v);
+WAMP1_API int wamp1_attr_set_double(wamp1_conn *c, const char *key, double v);
+WAMP1_API int wamp1_attr_set_ptr(wamp1_conn *c, const char *key, void *p);
+WAMP1_API int wamp1_attr_set_bytes(wamp1_conn *c, const char *key, const void *data, size_t n);
+WAMP1_API int wamp1_attr_get_int(const wamp1_conn *c, const char *key, int64_t *v);
+WAMP1_API int wamp1_attr_get_double(const wamp1_conn *c, const char *key, double *v);
+WAMP1_API int wamp1_attr_get_ptr(const wamp1_conn *c, const char *key, void **p);
+WAMP1_API int wamp1_attr_get_bytes(const wamp1_conn *c, const char *key, const void **data, size_t *n);
+WAMP1_API wamp1_attr_type wamp1_attr_type_of(const wamp1_conn *c, const char *key);
+WAMP1_API int wamp1_attr_remove(wamp1_conn *c, const char *key);
+
+/* Frames and helpers, usable on their own. */
+/* Server frame header for a payload of len bytes; returns its size (2, 4 or 10). */
+WAMP1_API size_t wamp1_frame_header(uint8_t out[10], wamp1_opcode op, int fin, uint64_t len);
+/* Incremental UTF-8 validation: *state starts at 0; returns the number of bytes accepted
+   (== n when all are valid so far), so a return below n is the offset of the first bad
+   byte. wamp1_utf8_complete() tells whether the text ended on a character boundary. */
+WAMP1_API size_t wamp1_utf8_validate(uint32_t *state, const uint8_t *p, size_t n);
+WAMP1_API int wamp1_utf8_complete(uint32_t state);
+WAMP1_API int wamp1_close_code_valid(int code);
+WAMP1_API void wamp1_sha1(const void *data, size_t len, uint8_t out[20]);
+WAMP1_API size_t wamp1_base64_encode(const uint8_t *in, size_t n, char *out);
+/* Sec-WebSocket-Accept for a key (28 characters + NUL). */
+WAMP1_API void wamp1_ws_accept_key(const char *key, size_t key_len, char out[29]);
+/* Header value lookup (case-insensitive name); NULL if absent. */
+WAMP1_API const char *wamp1_request_header(const wamp1_request *r, const char *name, size_t *len);
+WAMP1_API const char *wamp1_http_status_text(int status);
+
+/* ======================================================================== */
+/*  Internal state (visible so it can be allocated statically)              */
+/* ======================================================================== */
+
+struct wamp1_conn {
+    wamp1_server *srv;
+    void *user;
+    uint8_t *rbuf, *sbuf;
+    uint64_t frame_left;  /* payload bytes of the current data frame still to come */
+    uint64_t deadline;    /* ms; 0 none */
+    uint32_t rlen, rpos;  /* raw bytes [rpos, rlen) not parsed yet */
+    uint32_t mbase, mlen; /* message payload at [mbase, mbase + mlen) */
+    uint32_t shead, stail;
+    uint32_t utf8;
+    uint32_t rcap;        /* receive capacity (the kept request sits above it) */
+    uint16_t req_len;     /* bytes of the kept request */
+    uint16_t attrs;       /* first attribute, or 0xFFFF */
+    wamp1_socket sock;
+    wamp1_addr peer;
+    uint16_t gen;
+    uint16_t close_code;  /* code received from the peer */
+    uint8_t state, flags;
+    uint8_t fop, msg_op;  /* opcode of the current frame / message (0: none) */
+    uint8_t mask[4];
+    uint8_t mask_pos, ffin;
+};
+
+typedef struct wamp1__attr {
+    uint16_t next;
+    uint8_t type, klen;
+    uint16_t vlen;
+    char key[WAMP1_ATTR_KEY_SIZE];
+    union {
+        int64_t i;
+        double d;
+        void *p;
+        uint8_t b[WAMP1_ATTR_VALUE_SIZE];
+    } v;
+} wamp1__attr;
+
+typedef struct wamp1__rejected {
+    wamp1_socket sock;
+    uint64_t deadline;
+} wamp1__rejected;
+
+struct wamp1_server {
+    wamp1_config cfg;
+    const wamp1_port *port;
+    wamp1_stats stats;
+    uint8_t *memory;
+    uint64_t now, next_ping;
+    uint32_t nconns;      /* slots carved */
+    uint32_t open_conns;  /* non-free slots */
+    uint32_t limit;       /* run-time connection limit */
+    uint32_t max_message, max_frame, max_header;
+    volatile int stop;
+    int shutting_down;
+    uint16_t bound_port;
+    uint8_t nlisten;
+    wamp1_socket listeners[WAMP1_MAX_LISTENERS];
+    wamp1__rejected rejects[WAMP1_REJECT_SLOTS];
+    wamp1_link *links;
+    wamp1_link builtin[3];
+    uint16_t attr_free;
+    wamp1__attr attrs[WAMP1_MAX_ATTRS];
+    wamp1_pollfd pfds[WAMP1_MAX_CONNECTIONS + WAMP1_MAX_LISTENERS + WAMP1_REJECT_SLOTS + 1];
+    uint16_t pfd_conn[WAMP1_MAX_CONNECTIONS + WAMP1_MAX_LISTENERS + WAMP1_REJECT_SLOTS + 1];
+    wamp1_conn conns[WAMP1_MAX_CONNECTIONS];
+};
+
 #ifdef __cplusplus
 }
 #endif
@@ -1002,6 +1027,8 @@ typedef struct wamp1_app_config {
     int curie_hash_join;            /* Ratchet: CURIE expands to prefixURI + "#" + rest */
     int strict;                     /* malformed messages fail the connection (1007/1003) */
     int json_max_depth;             /* default WAMP1_JSON_DEPTH */
+    const wamp1_route *routes;      /* routes added by wamp1_app_init (more: wamp1_app_add_route) */
+    unsigned route_count;
     /* Plug in your own resolver; NULL: the handler table (wamp1_app_add_handler). */
     const wamp1_handler *(*resolve)(wamp1_app *app, const wamp1_route *r, void *user);
     /* Error URI for a status; NULL: the defaults of the spec. */
@@ -1869,6 +1896,111 @@ WAMP1__DEF void wamp1_server_remove_link(wamp1_server *s, wamp1_link *link) {
     if (*pp) *pp = link->next;
 }
 
+WAMP1__DEF wamp1_link *wamp1_server_links(wamp1_server *s) { return s->links; }
+
+/* ------------------------------------------------------------------------ */
+/*  The default links: blocked addresses, allowed origins, sessions          */
+/* ------------------------------------------------------------------------ */
+
+static int wamp1__link_block(wamp1_link *self, wamp1_conn *c) {
+    return wamp1_blocklist_match((const wamp1_blocklist *)self->state, &c->peer) ? 403 : 0;
+}
+
+static int wamp1__link_origin(wamp1_link *self, wamp1_conn *c, const wamp1_request *req) {
+    const wamp1_server *s = (const wamp1_server *)self->state;
+    size_t n;
+    const char *o = wamp1_request_header(req, "origin", &n);
+    (void)c;
+    return o && wamp1_origin_allowed(s->cfg.origins, (int)s->cfg.origin_count, o, n) ? 0 : 403;
+}
+
+#ifndef WAMP1_NO_SESSION
+static const char *wamp1__session_cookie(const wamp1_server *s, const wamp1_request *req, size_t *n) {
+    const char *name = s->cfg.sessions->cookie ? s->cfg.sessions->cookie : "PHPSESSID";
+    unsigned k;
+    for (k = 0; k < req->header_count; k++) {
+        const wamp1_http_header *h = &req->headers[k];
+        const char *v;
+        if (wamp1__ieq(h->name, h->name_len, "cookie") &&
+            wamp1_cookie_get(h->value, h->value_len, name, &v, n) == 0)
+            return v;
+    }
+    return NULL;
+}
+
+/* Marks the connection as having a session when its cookie names one; never refuses. */
+static int wamp1__link_session(wamp1_link *self, wamp1_conn *c, const wamp1_request *req) {
+    const wamp1_server *s = (const wamp1_server *)self->state;
+    size_t n = 0;
+    const char *id = wamp1__session_cookie(s, req, &n);
+    if (id && s->cfg.sessions->load(s->cfg.sessions->ctx, id, n, NULL, 0, NULL) == 0)
+        (void)wamp1_attr_set_int(c, "session", 1);
+    return 0;
+}
+
+WAMP1__DEF int wamp1_conn_has_session(const wamp1_conn *c) {
+    int64_t v = 0;
+    return wamp1_attr_get_int(c, "session", &v) == 0 && v == 1;
+}
+
+WAMP1__DEF int wamp1_conn_session(const wamp1_conn *c, char *buf, size_t cap, wamp1_php_session *out) {
+    wamp1_request req;
+    const char *id;
+    size_t n = 0;
+    if (!wamp1_conn_has_session(c) || !c->srv->cfg.sessions || wamp1_conn_request(c, &req) != 0) return -1;
+    id = wamp1__session_cookie(c->srv, &req, &n);
+    return id ? c->srv->cfg.sessions->load(c->srv->cfg.sessions->ctx, id, n, buf, cap, out) : -1;
+}
+
+#ifndef WAMP1_NO_STDIO_FILES
+static int wamp1__php_files_load(void *ctx, const char *id, size_t idlen, char *buf, size_t cap,
+                                 wamp1_php_session *out) {
+    char one[1];
+    size_t len = 0;
+    int rc;
+    if (!buf) { /* existence: read nothing but the first byte */
+        rc = wamp1_php_session_read_file((const char *)ctx, id, idlen, one, sizeof one, &len);
+        return rc == 0 || rc == -2 ? 0 : -1;
+    }
+    if (wamp1_php_session_read_file((const char *)ctx, id, idlen, buf, cap, &len) != 0) return -1;
+    return wamp1_php_session_load(out, buf, len) == 0 ? 0 : -1;
+}
+
+WAMP1__DEF void wamp1_php_files_provider(wamp1_session_provider *p, const char *dir) {
+    memset(p, 0, sizeof *p);
+    p->cookie = "PHPSESSID";
+    p->load = wamp1__php_files_load;
+    p->ctx = (void *)(uintptr_t)dir;
+}
+#endif
+#endif /* WAMP1_NO_SESSION */
+
+/* Build the default chain from the configuration: only the links that are configured. */
+static void wamp1__default_chain(wamp1_server *s) {
+    wamp1_link *l = s->builtin;
+    memset(s->builtin, 0, sizeof s->builtin);
+    if (s->cfg.blocklist) {
+        l->name = "reject blocked address";
+        l->on_connect = wamp1__link_block;
+        l->state = s->cfg.blocklist;
+        wamp1_server_add_link(s, l++);
+    }
+    if (s->cfg.origin_count) {
+        l->name = "restrict to allowed origins";
+        l->on_request = wamp1__link_origin;
+        l->state = s;
+        wamp1_server_add_link(s, l++);
+    }
+#ifndef WAMP1_NO_SESSION
+    if (s->cfg.sessions) {
+        l->name = "initialize session";
+        l->on_request = wamp1__link_session;
+        l->state = s;
+        wamp1_server_add_link(s, l++);
+    }
+#endif
+}
+
 /* ------------------------------------------------------------------------ */
 /*  The HTTP upgrade request                                                */
 /* ------------------------------------------------------------------------ */
@@ -2486,6 +2618,7 @@ WAMP1__DEF int wamp1_server_init(wamp1_server *s, const wamp1_config *cfg) {
         s->attrs[i].next = (uint16_t)(i + 1 < WAMP1_MAX_ATTRS ? i + 1 : 0xFFFFu);
     s->attr_free = WAMP1_MAX_ATTRS > 0 ? 0 : 0xFFFFu;
     s->stats.connections_max = s->nconns;
+    wamp1__default_chain(s);
     s->now = s->port->now_ms(s->port->ctx);
     if (s->cfg.keepalive_ms) s->next_ping = s->now + s->cfg.keepalive_ms;
     return 0;
@@ -5481,13 +5614,19 @@ WAMP1__DEF int wamp1_app_init(wamp1_app *app, const wamp1_app_config *cfg) {
     app->stats.subscriptions_max = WAMP1_MAX_SUBSCRIPTIONS;
     app->stats.pending_calls_max = WAMP1_MAX_PENDING_CALLS;
     app->stats.prefixes_max = WAMP1_MAX_PREFIXES;
+    for (i = 0; i < cfg->route_count; i++)
+        if (wamp1_app_add_route(app, &cfg->routes[i]) != 0) return -1;
     return 0;
 }
 
 WAMP1__DEF wamp1_server *wamp1_app_server(wamp1_app *app) { return &app->server; }
 WAMP1__DEF int wamp1_app_listen(wamp1_app *app) { return wamp1_server_listen(&app->server); }
 WAMP1__DEF int wamp1_app_poll(wamp1_app *app, int timeout_ms) { return wamp1_server_poll(&app->server, timeout_ms); }
-WAMP1__DEF int wamp1_app_run(wamp1_app *app) { return wamp1_server_run(&app->server); }
+/* Listens first when wamp1_app_listen() was not called. */
+WAMP1__DEF int wamp1_app_run(wamp1_app *app) {
+    if (app->server.nlisten == 0 && wamp1_server_listen(&app->server) != 0) return -1;
+    return wamp1_server_run(&app->server);
+}
 WAMP1__DEF void wamp1_app_stop(wamp1_app *app) { wamp1_server_stop(&app->server); }
 WAMP1__DEF int wamp1_app_shutdown(wamp1_app *app, uint32_t timeout_ms) {
     return wamp1_server_shutdown(&app->server, timeout_ms);

@@ -47,6 +47,19 @@ typedef struct demo_options {
 } demo_options;
 
 static demo_options opt;
+static wamp1_cidr block_rules[256];
+static wamp1_blocklist blocklist;
+static wamp1_origin_rule origin_rules[64];
+static unsigned origin_count;
+static wamp1_session_provider sessions;
+
+/* rpc#websession: the caller's PHP session as JSON, or null */
+static void websession(wamp1_conn *c, wamp1_jwriter *w) {
+    static char buf[256u * 1024u];
+    wamp1_php_session sess;
+    if (wamp1_conn_session(c, buf, sizeof buf, &sess) == 0) wamp1_php_session_to_json(&sess, w);
+    else wamp1_jw_null(w);
+}
 
 static int usage(const char *msg, const char *arg) {
     fprintf(stderr, "demo: %s%s%s (see the header of examples/posix/demo.c for the options)\n", msg,
@@ -103,6 +116,7 @@ int main(int argc, char **argv) {
     opt.port = 8080;
     opt.keepalive = 30;
     opt.max_conns = WAMP1_MAX_CONNECTIONS;
+    wamp1_blocklist_init(&blocklist, block_rules, (uint16_t)(sizeof block_rules / sizeof block_rules[0]));
     for (i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) return usage("missing value or unknown option", a);
@@ -115,6 +129,14 @@ int main(int argc, char **argv) {
             if (parse_uint(v, WAMP1_MAX_CONNECTIONS, &opt.max_conns) != 0 || opt.max_conns == 0)
                 return usage("bad --max-connections", v);
         } else if (strcmp(a, "--session-dir") == 0) opt.session_dir = v;
+        else if (strcmp(a, "--block") == 0) {
+            if (wamp1_blocklist_add(&blocklist, v) != 0) return usage("bad or too many --block", v);
+        } else if (strcmp(a, "--allow-origin") == 0) {
+            if (origin_count >= sizeof origin_rules / sizeof origin_rules[0] ||
+                wamp1_origin_rule_parse(&origin_rules[origin_count], v, strlen(v)) != 0)
+                return usage("bad or too many --allow-origin", v);
+            origin_count++;
+        }
         else if (strcmp(a, "--tls-cert") == 0) opt.tls_cert = v;
         else if (strcmp(a, "--tls-key") == 0) opt.tls_key = v;
         else return usage("unknown option", a);
@@ -132,6 +154,14 @@ int main(int argc, char **argv) {
     cfg.server.send_buffer_size = 256u * 1024u;
     cfg.server.keepalive_ms = (uint32_t)opt.keepalive * 1000u;
     cfg.server.cb.on_http = on_http;
+    if (blocklist.count) cfg.server.blocklist = &blocklist;
+    cfg.server.origins = origin_rules;
+    cfg.server.origin_count = origin_count;
+    if (opt.session_dir) {
+        wamp1_php_files_provider(&sessions, opt.session_dir);
+        cfg.server.sessions = &sessions;
+        demo_websession = websession;
+    }
     cfg.on_error = on_error;
     mem_size = wamp1_server_memory_size(&cfg.server);
     mem = mmap(NULL, mem_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
