@@ -22,10 +22,7 @@ all: $(EXAMPLES)
 build:
 	@mkdir -p build
 
-build/echo: examples/posix/echo.c $(HDRS) | build
-	$(CC) $(WARN) $(CFLAGS) -o $@ $<
-
-build/demo: examples/posix/demo.c $(HDRS) | build
+build/%: examples/posix/%.c $(HDRS) examples/demo_routes.h | build
 	$(CC) $(WARN) $(CFLAGS) -o $@ $< -lpthread
 
 # unit tests: plain and sanitized builds

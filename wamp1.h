@@ -3598,13 +3598,16 @@ WAMP1__DEF void wamp1_jw_double(wamp1_jwriter *w, double v)
     k = eb - t; /* v / 10^t = mb * 5^-t * 2^(eb-t) */
     q = wamp1__scale(ws, mb, -t, &k, &sticky);
 
-    /* shortest of 15, 16, 17 digits (each correctly rounded, ties to even) that converts back
-     * to v; 17 digits always do. 15 always do for normal numbers (DBL_DIG), so fewer are tried
-     * only for subnormals, whose precision is lower: 5e-324, not 4.94065645841247e-324.
+    /* The shortest of the correctly rounded (ties to even) candidates with n0..17 digits that
+     * converts back to v; 17 digits always do. With p significand bits, different decimals of
+     * n0 = floor((p-1) * log10 2) digits are different doubles (DBL_DIG = 15 for p = 53), so
+     * if fewer digits would do, the n0-digit candidate is those digits padded with zeros:
+     * no need to try them. Subnormals have fewer bits: 5e-324, not 4.94065645841247e-324.
      * Integers up to 2^53 come out exact (any other candidate is another double) and, having
      * at most 16 digits, in fixed notation. */
+    i = (wamp1__bits64(mb) - 1) * 78913 >> 18; /* n0 */
     for (n = 1, p10 = 10;; n++, p10 *= 10) {
-        if (n < 15 && bits >> 52) continue;
+        if (n < i) continue;
         for (r = q, k = t, rd = 0, st = sticky; r >= p10; k++) { /* r = q cut to n digits */
             st |= rd != 0;
             r = wamp1__div10(r, &rd);
