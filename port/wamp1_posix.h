@@ -31,6 +31,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#if defined(__GNUC__) || defined(__clang__)
+#define WAMP1__POSIX_FN static __attribute__((unused))
+#else
+#define WAMP1__POSIX_FN static
+#endif
+
 typedef struct wamp1_posix {
     int wake[2];    /* self-pipe: [0] polled by the loop, [1] written by wake() */
     int urandom;    /* /dev/urandom, or -1 */
@@ -227,7 +233,7 @@ static void wamp1__posix_lock(void *ctx) { (void)pthread_mutex_lock(&((wamp1_pos
 static void wamp1__posix_unlock(void *ctx) { (void)pthread_mutex_unlock(&((wamp1_posix *)ctx)->mutex); }
 
 /* Set up the port; 0 or -1 (no pipe could be made). */
-static int wamp1_posix_init(wamp1_posix *p, wamp1_port *port) {
+WAMP1__POSIX_FN int wamp1_posix_init(wamp1_posix *p, wamp1_port *port) {
     memset(p, 0, sizeof *p);
     memset(port, 0, sizeof *port);
     if (pipe(p->wake) != 0) return -1;
@@ -255,7 +261,7 @@ static int wamp1_posix_init(wamp1_posix *p, wamp1_port *port) {
     return 0;
 }
 
-static void wamp1_posix_free(wamp1_posix *p) {
+WAMP1__POSIX_FN void wamp1_posix_free(wamp1_posix *p) {
     if (p->wake[0] >= 0) close(p->wake[0]);
     if (p->wake[1] >= 0) close(p->wake[1]);
     if (p->urandom >= 0) close(p->urandom);

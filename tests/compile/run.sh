@@ -21,6 +21,9 @@ for cxx in g++ clang++; do
   try "$cxx C++11" $cxx -x c++ -std=c++11 $W -c tests/compile/compile.c -o build/compile-cxx.o
   try "$cxx C++17" $cxx -x c++ -std=c++17 $W -c tests/compile/compile.c -o build/compile-cxx.o
 done
+# the README's example builds as shown
+awk '/^```c$/{f=1;next} /^```$/{f=0} f' README.md > build/readme_example.c
+try "README example" gcc -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Werror -I. -o build/readme_example build/readme_example.c -lpthread
 # every global symbol the library defines starts with wamp1_
 gcc -std=c99 -c tests/compile/compile.c -o build/compile-c.o
 bad=$(nm -g --defined-only build/compile-c.o | awk '{print $3}' | grep -v -E '^(wamp1_|main$)' || true)
