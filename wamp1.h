@@ -1,7 +1,163 @@
 /* wamp1.h - a WAMP v1 and WebSocket (RFC 6455) server in one header.
                                                        no malloc, no dependency beyond libc
 
-   @@DOC@@
+   A WAMP v1 server (RPC, PubSub, CURIEs) and a conformant WebSocket (RFC 6455) server, for
+   firmware (Cortex-M with lwIP) and desktop programs (Linux, Windows) alike. C99, also
+   compiles as C++. All state lives in fixed pools and buffers: the library never allocates.
+
+   CONTENTS
+     1. Usage              5. API by topic
+     2. Example            6. Memory use
+     3. Ports              7. Limits and defined answers
+     4. Configuration      8. License
+
+   1. USAGE
+
+   Do this in *one* C or C++ file, before including the header:
+
+       #define WAMP1_IMPLEMENTATION
+       #include "wamp1.h"
+       #include "port/wamp1_posix.h"     (the port: after the implementation)
+
+   Every other file includes "wamp1.h" alone for the declarations. Define WAMP1_API as
+   `static` to keep the whole library private to that one file.
+
+   2. EXAMPLE
+
+       static wamp1_call_status add(wamp1_call *call, void *user) {
+           int64_t a, b;
+           (void)user;
+           if (call->argc != 2 ||
+               wamp1_json_get_int(call->json, &call->toks[wamp1_call_arg(call, 0)], &a) ||
+               wamp1_json_get_int(call->json, &call->toks[wamp1_call_arg(call, 1)], &b))
+               return WAMP1_CALL_INVALID_ARGUMENT;
+           wamp1_jw_int(wamp1_call_result_begin(call), a + b);
+           wamp1_call_result_end(call);
+           return WAMP1_CALL_OK;
+       }
+       int main(void) {
+           static wamp1_posix posix; static wamp1_app app;
+           static const wamp1_handler h_add = {add}, broker = {0};
+           wamp1_port port; wamp1_app_config cfg = {0};
+           wamp1_posix_init(&posix, &port);
+           cfg.server.port = &port; cfg.server.listen_port = 8080;
+           wamp1_app_init(&app, &cfg);
+           wamp1_app_add_rpc(&app, "http://example.com/calc#add", &h_add);
+           wamp1_app_add_topic(&app, "http://example.com/chat/{room}", &broker);
+           return wamp1_app_run(&app);
+       }
+
+   A plain WebSocket server: fill a wamp1_config (cb.on_message, ...) and call
+   wamp1_server_init / wamp1_server_listen / wamp1_server_run; define WAMP1_NO_WAMP to leave
+   the WAMP layer out. Firmware calls wamp1_server_poll(&s, 0) from its main loop.
+
+   3. PORTS
+
+   The loop reaches the system only through a wamp1_port (listen, accept, recv, send,
+   shutdown, close, wait, now_ms, random, wake_fd/wake/wake_drain, lock/unlock). Shipped:
+     port/wamp1_posix.h         POSIX sockets and poll(), IPv4 and IPv6; -lpthread
+     port/wamp1_win32.h         Winsock 2 and select(); -lws2_32 (see examples/windows)
+     port/wamp1_lwip_sockets.h  lwIP socket API with lwip_poll or lwip_select (RTOS)
+     port/wamp1_lwip_raw.h      lwIP raw API, NO_SYS=1 bare metal, from the main loop
+     port/wamp1_mbedtls.h       wss://: wraps any port with mbedTLS (2.28 and 3.x)
+     port/wamp1_testport.h      in memory, with a fake clock: unit tests and fuzzing
+   A firmware project can write its own port in one file.
+
+   4. CONFIGURATION
+
+   Compile-time macros (define before including; every one has a default):
+     WAMP1_API                  storage class of the API (extern)
+     WAMP1_ASSERT(c)            assert(c)
+     WAMP1_LOG(msg)             nothing; called with every error the hook is told
+     WAMP1_MAX_CONNECTIONS      16      connection pool (index + generation handles)
+     WAMP1_RECV_BUFFER_SIZE     4096    default receive buffer per connection
+     WAMP1_SEND_BUFFER_SIZE     4096    default send buffer per connection
+     WAMP1_STATIC_MEMORY_SIZE   pool * (recv + send); the buffer block used when the
+                                configuration gives none (0: none, then cfg.memory is needed)
+     WAMP1_MAX_HEADER_SIZE      4096    HTTP header block (431 beyond)
+     WAMP1_MAX_HEADERS          32      header lines (431 beyond)
+     WAMP1_HANDSHAKE_TIMEOUT_MS 10000   slow-loris guard
+     WAMP1_CLOSE_TIMEOUT_MS     3000    wait for the peer's close frame / FIN
+     WAMP1_REJECT_SLOTS         8       sockets answered 503 and drained when the pool is full
+     WAMP1_MAX_ATTRS            4/conn  attribute records; WAMP1_MAX_ATTRS_PER_CONN 8
+     WAMP1_ATTR_KEY_SIZE        16      WAMP1_ATTR_VALUE_SIZE 32 (bytes values)
+     WAMP1_SOCKET               int     (SOCKET on Windows); WAMP1_INVALID_SOCKET -1
+     WAMP1_MAX_TOPICS           16      topic pool
+     WAMP1_MAX_SUBSCRIPTIONS    4/conn  subscription records
+     WAMP1_MAX_URI              128     longest (expanded) URI
+     WAMP1_MAX_PREFIXES         2/conn  PREFIX records; WAMP1_MAX_PREFIXES_PER_CONN 8
+     WAMP1_MAX_PREFIX_NAME      16      WAMP1_MAX_PREFIX_URI 96
+     WAMP1_MAX_PENDING_CALLS    16      deferred calls; WAMP1_MAX_CALLID 64 (bytes, JSON)
+     WAMP1_MAX_ROUTES 16, WAMP1_MAX_HANDLERS 16, WAMP1_MAX_MIDDLEWARE 4, WAMP1_MAX_PARAMS 4
+     WAMP1_JSON_TOKENS          128     tokens of one WAMP message
+     WAMP1_JSON_DEPTH           16      JSON nesting of a WAMP message
+     WAMP1_QUEUE_SLOTS          8       cross-thread queue; WAMP1_QUEUE_SLOT_SIZE 256
+     WAMP1_SESSION_ID_LEN       16      WELCOME sessionId characters
+     WAMP1_SERVER_IDENT         "wamp1.h/0.1"
+     WAMP1_PHP_MAX_DEPTH        30      nesting of a PHP session
+   Feature switches: WAMP1_NO_WAMP (plain WebSocket server), WAMP1_NO_SESSION (no session
+   link or PHP reader), WAMP1_NO_STDIO_FILES (no fopen: firmware).
+
+   Run-time configuration is a struct in which zero means "default": wamp1_config for the
+   WebSocket server (address, port, buffer sizes and memory, limits, timeouts, keepalive,
+   subprotocol, slow-consumer policy, the default chain's links, callbacks) and
+   wamp1_app_config for a WAMP application (the server's config plus WAMP switches, routes,
+   resolver, error URIs and callbacks).
+
+   5. API BY TOPIC
+
+   Server        wamp1_server_init/listen/poll/run/stop/shutdown/wake, _stats, _port,
+                 _set_max_connections, _next_conn, wamp1_server_memory_size
+   Chain         wamp1_link (on_connect/on_request/on_open/on_message/on_close/on_error),
+                 wamp1_server_add_link/remove_link; default links from wamp1_config:
+                 blocklist (wamp1_blocklist_*, wamp1_cidr_*), origins
+                 (wamp1_origin_rule_parse, wamp1_origin_allowed), sessions
+                 (wamp1_session_provider, wamp1_php_files_provider)
+   Connections   wamp1_conn_send/_text/_binary/_frame, wamp1_conn_close,
+                 wamp1_conn_http_respond, wamp1_conn_handle/lookup (safe handles),
+                 wamp1_conn_peer, wamp1_conn_request (the kept upgrade request),
+                 wamp1_conn_session / _has_session, wamp1_conn_set_user/user
+   Attributes    wamp1_attr_set_/get_ int, double, ptr, bytes; _type_of, _remove
+   WAMP app      wamp1_app_init/listen/poll/run/stop/shutdown, wamp1_app_stats
+   Routing       wamp1_app_add_rpc/_topic/_route/_handler/_middleware,
+                 wamp1_route_match, wamp1_match_get; cfg.resolve, cfg.error_uri
+   Calls         wamp1_call_arg, wamp1_call_result_begin/end/json,
+                 wamp1_call_error/_begin/_end, wamp1_call_defer/resume
+   PubSub        wamp1_publish_broker, wamp1_app_publish (exclude/eligible by handle),
+                 wamp1_conn_event, wamp1_app_topic_subscribers/_next, wamp1_conn_subscribed
+   Sessions      wamp1_conn_session_id, wamp1_conn_resolve_curie
+   Threads       wamp1_app_post, wamp1_app_publish_async (any thread)
+   JSON          wamp1_json_parse (strict, in place), _array_get, _object_get, _str_eq,
+                 _unescape, _get_int, _get_double; writer wamp1_jw_*
+   Helpers       wamp1_addr_parse/format, wamp1_cookie_get, wamp1_query_get,
+                 wamp1_php_session_*, wamp1_utf8_validate, wamp1_sha1, wamp1_base64_encode,
+                 wamp1_ws_accept_key, wamp1_frame_header, wamp1_close_code_valid
+   Each declaration below carries its own comment.
+
+   6. MEMORY USE
+
+   wamp1_server (or wamp1_app, which contains it) holds every pool; allocate it statically.
+   Buffers: cfg.memory (wamp1_server_memory_size(&cfg) bytes), or the static block.
+   On x86-64 a connection costs 128 bytes plus its receive and send buffers, and 22 bytes of
+   WAMP state; a topic WAMP1_MAX_URI + 12, a subscription 10, a prefix 116, an attribute 56,
+   a pending call 72 bytes. `make size` prints the embedded figures.
+
+   7. LIMITS AND DEFINED ANSWERS
+
+   Handshake: 405 (not GET, with Allow: GET), 505 (HTTP below 1.1), 400 (malformed request
+   line or header, no or several Host, Connection without upgrade, bad key), 431 (header block
+   or lines beyond the limits), 426 (no Upgrade: websocket, version not 13, required
+   subprotocol not offered), 403 (blocked, origin), 503 (pool full), any status a link returns.
+   Frames: 1002 (protocol), 1007 (invalid UTF-8, fail-fast), 1009 (frame or message beyond the
+   limit, refused at its header), 1008 (slow consumer, WAMP1_SLOW_CLOSE), 1001 (keepalive
+   timeout, shutdown). A message can be at most recv_buffer_size - 256 bytes minus the kept
+   request (cfg.drop_request gives that back). WAMP: see wamp1_app_config for the malformed
+   input policy; full pools ignore the message and report WAMP1_ERR_LIMIT; every rejected
+   input reaches cfg.cb.on_error / wamp1_app_config.on_error with a reason.
+
+   8. LICENSE
+
+   MIT; see the end of this file.
 */
 #ifndef WAMP1_H_INCLUDED
 #define WAMP1_H_INCLUDED
@@ -5643,3 +5799,25 @@ WAMP1__DEF void wamp1_app_stats(const wamp1_app *app, wamp1_wamp_stats *out) { *
 #endif
 
 #endif /* WAMP1_IMPLEMENTATION */
+
+/*
+   MIT License
+
+   Copyright (c) 2026 the wamp1.h authors
+
+   Permission is hereby granted, free of charge, to any person obtaining a copy of this
+   software and associated documentation files (the "Software"), to deal in the Software
+   without restriction, including without limitation the rights to use, copy, modify, merge,
+   publish, distribute, sublicense, and/or sell copies of the Software, and to permit persons
+   to whom the Software is furnished to do so, subject to the following conditions:
+
+   The above copyright notice and this permission notice shall be included in all copies or
+   substantial portions of the Software.
+
+   THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED,
+   INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A PARTICULAR
+   PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE AUTHORS OR COPYRIGHT HOLDERS BE LIABLE
+   FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR
+   OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER
+   DEALINGS IN THE SOFTWARE.
+*/
