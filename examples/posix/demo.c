@@ -2,7 +2,7 @@
 
    build/demo [--host ADDR] [--port N] [--allow-origin HOST]... [--block ADDR[/BITS]]...
               [--keepalive SECONDS] [--max-connections N] [--session-dir DIR]
-              [--tls-cert FILE --tls-key FILE]
+              [--tls-cert FILE --tls-key FILE] [--slow-consumer close|drop]
 
    Routes (CURIEs defined with PREFIX resolve to them):
      http://wamp1.dev/rpc#add        sum of the numeric arguments (or of one array of numbers)
@@ -44,6 +44,7 @@ typedef struct demo_options {
     const char *host;
     unsigned long port, keepalive, max_conns;
     const char *session_dir, *tls_cert, *tls_key;
+    int slow_drop;
 } demo_options;
 
 static demo_options opt;
@@ -137,7 +138,11 @@ int main(int argc, char **argv) {
                 return usage("bad or too many --allow-origin", v);
             origin_count++;
         }
-        else if (strcmp(a, "--tls-cert") == 0) opt.tls_cert = v;
+        else if (strcmp(a, "--slow-consumer") == 0) {
+            if (strcmp(v, "close") == 0) opt.slow_drop = 0;
+            else if (strcmp(v, "drop") == 0) opt.slow_drop = 1;
+            else return usage("--slow-consumer takes close or drop", v);
+        } else if (strcmp(a, "--tls-cert") == 0) opt.tls_cert = v;
         else if (strcmp(a, "--tls-key") == 0) opt.tls_key = v;
         else return usage("unknown option", a);
         i++;
@@ -153,6 +158,8 @@ int main(int argc, char **argv) {
     cfg.server.recv_buffer_size = 64u * 1024u;
     cfg.server.send_buffer_size = 256u * 1024u;
     cfg.server.keepalive_ms = (uint32_t)opt.keepalive * 1000u;
+    /* a client whose send buffer is full: closed with 1008, or its messages dropped */
+    cfg.server.slow_consumer = opt.slow_drop ? WAMP1_SLOW_DROP : WAMP1_SLOW_CLOSE;
     cfg.server.cb.on_http = on_http;
     if (blocklist.count) cfg.server.blocklist = &blocklist;
     cfg.server.origins = origin_rules;
