@@ -485,6 +485,7 @@ typedef struct wamp1_origin_rule {
     uint16_t schemelen, hostlen;
     uint16_t port;       /* 0: the default port of the scheme */
     uint8_t wildcard;    /* 1 for "*.host" */
+    uint8_t any_port;    /* set by the caller: match the host on every port */
 } wamp1_origin_rule;
 
 /* Parses one rule from s[0..n). Returns 0 or -1. */
@@ -764,6 +765,20 @@ typedef struct wamp1_session_provider {
 WAMP1_API void wamp1_php_files_provider(wamp1_session_provider *p, const char *dir);
 #endif
 
+/* A text message written in place, straight into a connection's send buffer, with the
+   JSON writer: wamp1_conn_json_begin() gives the writer, wamp1_conn_json_end() frames and
+   queues what it wrote. Other messages may be sent to the same connection meanwhile (even
+   another in-place message): they are queued before it, and the open message keeps what
+   it has written. Begin and end must pair up in order, within one callback. */
+typedef struct wamp1_frame_writer {
+    wamp1_jwriter w;
+    wamp1_conn *c;
+    uint32_t at;     /* where its frame starts in the send buffer */
+    uint32_t parked; /* bytes moved aside while another message is queued */
+    int is_parked;
+    struct wamp1_frame_writer *prev;
+} wamp1_frame_writer;
+
 /* Application callbacks: all optional. */
 typedef struct wamp1_callbacks {
     /* Upgrade request passed every WebSocket check: return 0 to accept, or an HTTP status
@@ -855,6 +870,12 @@ WAMP1_API int wamp1_conn_is_open(const wamp1_conn *c);
 WAMP1_API int wamp1_conn_send(wamp1_conn *c, wamp1_opcode op, const void *data, size_t len);
 WAMP1_API int wamp1_conn_send_text(wamp1_conn *c, const char *text, size_t len);
 WAMP1_API int wamp1_conn_send_binary(wamp1_conn *c, const void *data, size_t len);
+/* A text message written in place (see wamp1_frame_writer): NULL when the connection is
+   not open. End returns 0, or -1 when the message did not fit (nothing is queued then; the
+   caller decides: wamp1_conn_send_failed() applies the slow-consumer policy). */
+WAMP1_API wamp1_jwriter *wamp1_conn_json_begin(wamp1_conn *c, wamp1_frame_writer *fw);
+WAMP1_API int wamp1_conn_json_end(wamp1_frame_writer *fw);
+WAMP1_API int wamp1_conn_send_failed(wamp1_conn *c, size_t len);
 /* Queue an already encoded server frame (fan-out: encode once, copy to each receiver). */
 WAMP1_API int wamp1_conn_send_frame(wamp1_conn *c, const void *frame, size_t len);
 /* Start the close handshake (code 0 sends a close frame without a code). */
@@ -931,6 +952,8 @@ struct wamp1_conn {
     uint32_t shead, stail;
     uint32_t utf8;
     uint32_t rcap;        /* receive capacity (the kept request sits above it) */
+    uint32_t parked;      /* top of the send buffer holding open in-place messages */
+    wamp1_frame_writer *wtop; /* innermost open in-place message */
     uint16_t req_len;     /* bytes of the kept request */
     uint16_t attrs;       /* first attribute, or 0xFFFF */
     wamp1_socket sock;
@@ -1108,10 +1131,9 @@ typedef struct wamp1_call {
     /* private */
     const char *callid_json;   /* callID as written in JSON, with quotes */
     size_t callid_len;
-    uint32_t frame_at;         /* send-buffer offset of the answer being written */
     uint32_t value_at;         /* writer length before the result value */
     int state;
-    wamp1_jwriter w;
+    wamp1_frame_writer fw;     /* the answer, written in place */
 } wamp1_call;
 
 /* A deferred call: index + generation, safe to keep and to answer late. */
@@ -1687,13 +1709,44 @@ static void wamp1__report(wamp1_server *s, wamp1_conn *c, wamp1_error e, const c
 #define WAMP1__CONTROL_RESERVE 128u
 
 static uint32_t wamp1__send_free(const wamp1_conn *c) {
-    uint32_t used = (c->stail - c->shead) + WAMP1__CONTROL_RESERVE;
+    uint32_t used = (c->stail - c->shead) + c->parked + WAMP1__CONTROL_RESERVE;
     return used >= c->srv->cfg.send_buffer_size ? 0u : c->srv->cfg.send_buffer_size - used;
+}
+
+/* An in-place message is open and another message must be queued first: move what it
+   wrote so far to the top of the buffer, out of the way. */
+static void wamp1__park(wamp1_conn *c) {
+    wamp1_frame_writer *fw = c->wtop;
+    uint32_t len;
+    if (!fw || fw->is_parked) return;
+    len = (uint32_t)fw->w.len;
+    memmove(c->sbuf + c->srv->cfg.send_buffer_size - c->parked - len, c->sbuf + fw->at + 10, len);
+    c->parked += len;
+    fw->parked = len;
+    fw->is_parked = 1;
+}
+
+/* The queued message is in: the open message continues behind it. */
+static void wamp1__unpark(wamp1_conn *c) {
+    wamp1_frame_writer *fw = c->wtop;
+    uint32_t cap = c->srv->cfg.send_buffer_size, len, end;
+    if (!fw || !fw->is_parked) return;
+    len = fw->parked;
+    memmove(c->sbuf + c->stail + 10, c->sbuf + cap - c->parked, len);
+    c->parked -= len;
+    fw->is_parked = 0;
+    fw->at = c->stail;
+    end = cap - c->parked;
+    fw->w.buf = (char *)c->sbuf + c->stail + 10;
+    fw->w.cap = end > c->stail + 10 + WAMP1__CONTROL_RESERVE ? end - c->stail - 10 - WAMP1__CONTROL_RESERVE : 0;
+    if (fw->w.cap < len) fw->w.cap = len;
 }
 
 /* Room for n more bytes at the end of the send buffer (leaving `keep` bytes free), or NULL. */
 static uint8_t *wamp1__send_reserve(wamp1_conn *c, size_t n, uint32_t keep) {
-    uint32_t cap = c->srv->cfg.send_buffer_size;
+    uint32_t cap;
+    wamp1__park(c);
+    cap = c->srv->cfg.send_buffer_size - c->parked;
     if (n + keep > cap - (c->stail - c->shead)) return NULL;
     if (n > cap - c->stail) {
         memmove(c->sbuf, c->sbuf + c->shead, c->stail - c->shead);
@@ -1705,10 +1758,12 @@ static uint8_t *wamp1__send_reserve(wamp1_conn *c, size_t n, uint32_t keep) {
 
 static int wamp1__send_raw(wamp1_conn *c, const void *p, size_t n) {
     uint8_t *d = wamp1__send_reserve(c, n, WAMP1__CONTROL_RESERVE);
-    if (!d) return -1;
-    if (n) memcpy(d, p, n);
-    c->stail += (uint32_t)n;
-    return 0;
+    if (d) {
+        if (n) memcpy(d, p, n);
+        c->stail += (uint32_t)n;
+    }
+    wamp1__unpark(c);
+    return d ? 0 : -1;
 }
 
 static void wamp1__set_deadline(wamp1_conn *c, uint32_t ms) {
@@ -1726,11 +1781,13 @@ static int wamp1__queue_frame(wamp1_conn *c, wamp1_opcode op, const void *data, 
     uint8_t h[10];
     size_t hl = wamp1_frame_header(h, op, 1, len);
     uint8_t *d = wamp1__send_reserve(c, hl + len, op >= WAMP1_OP_CLOSE ? 0u : WAMP1__CONTROL_RESERVE);
-    if (!d) return -1;
-    memcpy(d, h, hl);
-    if (len) memcpy(d + hl, data, len);
-    c->stail += (uint32_t)(hl + len);
-    return 0;
+    if (d) {
+        memcpy(d, h, hl);
+        if (len) memcpy(d + hl, data, len);
+        c->stail += (uint32_t)(hl + len);
+    }
+    wamp1__unpark(c);
+    return d ? 0 : -1;
 }
 
 /* Queue a close frame. Control frames bypass the slow-consumer policy: when even a
@@ -1857,6 +1914,51 @@ WAMP1__DEF int wamp1_conn_send_frame(wamp1_conn *c, const void *frame, size_t le
     if (wamp1__send_raw(c, frame, len) != 0) return wamp1__overflow(c, len);
     c->srv->stats.messages_out++;
     return 0;
+}
+
+WAMP1__DEF wamp1_jwriter *wamp1_conn_json_begin(wamp1_conn *c, wamp1_frame_writer *fw) {
+    uint32_t cap, end;
+    if (!wamp1_conn_is_open(c)) return NULL;
+    wamp1__park(c);
+    cap = c->srv->cfg.send_buffer_size;
+    end = cap - c->parked;
+    if (c->shead > 0 && end - c->stail < cap / 2) {
+        memmove(c->sbuf, c->sbuf + c->shead, c->stail - c->shead);
+        c->stail -= c->shead;
+        c->shead = 0;
+    }
+    fw->c = c;
+    fw->at = c->stail;
+    fw->parked = 0;
+    fw->is_parked = 0;
+    fw->prev = c->wtop;
+    c->wtop = fw;
+    wamp1_jw_init(&fw->w, (char *)c->sbuf + c->stail + 10,
+                  end > c->stail + 10 + WAMP1__CONTROL_RESERVE ? end - c->stail - 10 - WAMP1__CONTROL_RESERVE : 0);
+    return &fw->w;
+}
+
+WAMP1__DEF int wamp1_conn_json_end(wamp1_frame_writer *fw) {
+    wamp1_conn *c = fw->c;
+    int rc = -1;
+    if (!c || c->wtop != fw) return -1; /* not open, or ended out of order */
+    c->wtop = fw->prev;
+    fw->c = NULL;
+    if (!fw->w.overflow && wamp1_conn_is_open(c) && c->stail == fw->at) {
+        uint8_t h[10];
+        size_t hl = wamp1_frame_header(h, WAMP1_OP_TEXT, 1, fw->w.len);
+        memmove(c->sbuf + fw->at + hl, c->sbuf + fw->at + 10, fw->w.len);
+        memcpy(c->sbuf + fw->at, h, hl);
+        c->stail = fw->at + (uint32_t)(hl + fw->w.len);
+        c->srv->stats.messages_out++;
+        rc = 0;
+    }
+    wamp1__unpark(c);
+    return rc;
+}
+
+WAMP1__DEF int wamp1_conn_send_failed(wamp1_conn *c, size_t len) {
+    return c && wamp1_conn_is_open(c) ? wamp1__overflow(c, len) : -1;
 }
 
 WAMP1__DEF void wamp1_conn_close(wamp1_conn *c, int code, const char *reason) {
@@ -2587,6 +2689,8 @@ static void wamp1__free_conn(wamp1_conn *c) {
             if (l->on_close) l->on_close(l, c, code);
     }
     wamp1__attrs_clear(c);
+    c->wtop = NULL;
+    c->parked = 0;
     s->port->close(s->port->ctx, c->sock);
     c->sock = WAMP1_INVALID_SOCKET;
     c->state = WAMP1__FREE;
@@ -2613,7 +2717,7 @@ static int wamp1__flush(wamp1_conn *c) {
         c->shead += (uint32_t)n;
         s->stats.bytes_out += (uint64_t)n;
     }
-    if (c->shead == c->stail) c->shead = c->stail = 0;
+    if (c->shead == c->stail && !c->wtop) c->shead = c->stail = 0;
     if (c->state == WAMP1__FLUSH && c->shead == c->stail) {
         if (s->port->shutdown) s->port->shutdown(s->port->ctx, c->sock);
         c->state = WAMP1__LINGER;
@@ -2664,14 +2768,14 @@ static int wamp1__read(wamp1_conn *c) {
             continue;
         }
         if (c->rlen == cap && c->state != WAMP1__HTTP) {
-            /* make room: move the message and the unparsed bytes to the front */
-            uint32_t base = c->msg_op ? c->mbase : c->rpos;
-            if (base > 0) {
-                memmove(c->rbuf, c->rbuf + base, c->rlen - base);
-                c->rlen -= base;
-                c->rpos -= base;
-                c->mbase = c->msg_op ? 0 : c->rpos;
-            }
+            /* make room: the message so far to the front, the unparsed bytes right behind
+               it (dropping the frame headers already consumed between them) */
+            uint32_t keep = c->msg_op ? c->mlen : 0, raw = c->rlen - c->rpos;
+            if (c->msg_op && c->mbase > 0) memmove(c->rbuf, c->rbuf + c->mbase, keep);
+            if (c->rpos > keep) memmove(c->rbuf + keep, c->rbuf + c->rpos, raw);
+            c->mbase = 0;
+            c->rpos = keep;
+            c->rlen = keep + raw;
         }
         room = cap - c->rlen;
         if (room == 0) return 0; /* the engine must consume first */
@@ -2868,6 +2972,8 @@ static void wamp1__accept(wamp1_server *s, wamp1_socket ls) {
         c->user = NULL;
         c->rcap = s->cfg.recv_buffer_size;
         c->req_len = 0;
+        c->wtop = NULL;
+        c->parked = 0;
         c->attrs = 0xFFFFu;
         s->open_conns++;
         s->stats.connections = s->open_conns;
@@ -4180,7 +4286,7 @@ WAMP1__DEF int wamp1_origin_allowed(const wamp1_origin_rule *rules, int n, const
         const wamp1_origin_rule *r = &rules[k];
         size_t rl = r->hostlen, ol = o.hostlen;
         if (r->scheme && !wamp1__mw_ieq(r->scheme, r->schemelen, o.scheme, o.schemelen)) continue;
-        if ((r->port ? r->port : def) != o.port) continue;
+        if (!r->any_port && (r->port ? r->port : def) != o.port) continue;
         if (r->wildcard) {
             if (ol > rl + 1 && o.host[ol - rl - 1] == '.' && wamp1__mw_ieq(o.host + ol - rl, rl, r->host, rl)) return 1;
         } else if (rl > 2 && ol > 2 && r->host[0] == '[' && o.host[0] == '[') {
@@ -4664,36 +4770,6 @@ static unsigned wamp1__cidx(const wamp1_conn *c) { return (unsigned)(c - c->srv-
 
 WAMP1__DEF wamp1_app *wamp1_conn_app(const wamp1_conn *c) { return wamp1__app_of(c); }
 
-/* Start a text frame whose payload w writes in place, 10 bytes after *at (room for the
-   longest frame header). 0, or -1 when the connection cannot take data. */
-static int wamp1__wbegin(wamp1_conn *c, wamp1_jwriter *w, uint32_t *at) {
-    uint32_t cap = c->srv->cfg.send_buffer_size, room;
-    if (!wamp1_conn_is_open(c)) return -1;
-    if (c->shead > 0 && cap - c->stail < cap / 2) {
-        memmove(c->sbuf, c->sbuf + c->shead, c->stail - c->shead);
-        c->stail -= c->shead;
-        c->shead = 0;
-    }
-    room = cap - c->stail;
-    room = room > WAMP1__CONTROL_RESERVE + 10 ? room - WAMP1__CONTROL_RESERVE - 10 : 0;
-    *at = c->stail;
-    wamp1_jw_init(w, (char *)c->sbuf + c->stail + 10, room);
-    return 0;
-}
-
-/* Frame what w wrote; 0, or -1 if it did not fit (nothing is queued then). */
-static int wamp1__wend(wamp1_conn *c, wamp1_jwriter *w, uint32_t at) {
-    uint8_t h[10];
-    size_t hl;
-    if (w->overflow || c->stail != at || !wamp1_conn_is_open(c)) return -1;
-    hl = wamp1_frame_header(h, WAMP1_OP_TEXT, 1, w->len);
-    memmove(c->sbuf + at + hl, c->sbuf + at + 10, w->len);
-    memcpy(c->sbuf + at, h, hl);
-    c->stail = at + (uint32_t)(hl + w->len);
-    c->srv->stats.messages_out++;
-    return 0;
-}
-
 /* ------------------------------------------------------------------------ */
 /*  WAMP: sessions, prefixes and CURIEs                                     */
 /* ------------------------------------------------------------------------ */
@@ -4974,17 +5050,19 @@ static int wamp1__fanout(wamp1_app *app, int t, const wamp1__rcpt *r, const char
         s = next;
         if (!wamp1_conn_is_open(c) || !wamp1__receives(app, r, c)) continue;
         if (!frame) {
-            wamp1_jwriter w;
-            uint32_t at;
-            if (wamp1__wbegin(c, &w, &at) != 0) continue;
-            wamp1_jw_array_begin(&w);
-            wamp1_jw_int(&w, WAMP1_MSG_EVENT);
-            wamp1_jw_string(&w, app->topics[t].uri, app->topics[t].len);
-            if (ev_tok) wamp1_jw_token(&w, ev_src, ev_tok);
-            else wamp1_jw_raw(&w, ev_raw, ev_len);
-            wamp1_jw_array_end(&w);
-            if (wamp1__wend(c, &w, at) != 0) {
-                (void)wamp1__overflow(c, w.len + 10);
+            wamp1_frame_writer fw;
+            wamp1_jwriter *w = wamp1_conn_json_begin(c, &fw);
+            uint32_t at = fw.at;
+            if (!w) continue;
+            wamp1_jw_array_begin(w);
+            wamp1_jw_int(w, WAMP1_MSG_EVENT);
+            wamp1_jw_string(w, app->topics[t].uri, app->topics[t].len);
+            if (ev_tok) wamp1_jw_token(w, ev_src, ev_tok);
+            else wamp1_jw_raw(w, ev_raw, ev_len);
+            wamp1_jw_array_end(w);
+            at = fw.at; /* it moves when messages are queued before it */
+            if (wamp1_conn_json_end(&fw) != 0) {
+                (void)wamp1__overflow(c, w->len + 10);
                 continue;
             }
             frame = c->sbuf + at;
@@ -5028,15 +5106,15 @@ WAMP1__DEF int wamp1_app_publish(wamp1_app *app, const char *topic, const char *
 }
 
 WAMP1__DEF int wamp1_conn_event(wamp1_conn *c, const char *topic, const char *event_json, size_t len) {
-    wamp1_jwriter w;
-    uint32_t at;
-    if (wamp1__wbegin(c, &w, &at) != 0) return -1;
-    wamp1_jw_array_begin(&w);
-    wamp1_jw_int(&w, WAMP1_MSG_EVENT);
-    wamp1_jw_string(&w, topic, (size_t)-1);
-    wamp1_jw_raw(&w, event_json, len);
-    wamp1_jw_array_end(&w);
-    if (wamp1__wend(c, &w, at) != 0) return wamp1__overflow(c, w.len + 10);
+    wamp1_frame_writer fw;
+    wamp1_jwriter *w = wamp1_conn_json_begin(c, &fw);
+    if (!w) return -1;
+    wamp1_jw_array_begin(w);
+    wamp1_jw_int(w, WAMP1_MSG_EVENT);
+    wamp1_jw_string(w, topic, (size_t)-1);
+    wamp1_jw_raw(w, event_json, len);
+    wamp1_jw_array_end(w);
+    if (wamp1_conn_json_end(&fw) != 0) return wamp1__overflow(c, w->len + 10);
     return 0;
 }
 
@@ -5192,20 +5270,23 @@ static void wamp1__pending_free_at(wamp1_app *app, unsigned i) {
 
 /* Begin [3|4, callID, ...; returns the writer, a sink when the caller is gone. */
 static wamp1_jwriter *wamp1__answer_begin(wamp1_call *call, int type) {
-    if (call->state != WAMP1__CALL_NEW || !call->conn ||
-        wamp1__wbegin(call->conn, &call->w, &call->frame_at) != 0) {
-        wamp1_jw_init(&call->w, call->app->sink, 0);
-        call->w.overflow = 1;
-        call->state = type == WAMP1_MSG_CALLRESULT ? WAMP1__CALL_RESULT : WAMP1__CALL_ERROR;
+    wamp1_jwriter *w;
+    if (call->state != WAMP1__CALL_NEW || !call->conn || !(w = wamp1_conn_json_begin(call->conn, &call->fw))) {
+        /* nobody to answer (the caller left): a writer that takes nothing */
+        wamp1_jw_init(&call->fw.w, call->app->sink, 0);
+        call->fw.w.overflow = 1;
+        call->fw.c = NULL;
+        if (call->state == WAMP1__CALL_NEW)
+            call->state = type == WAMP1_MSG_CALLRESULT ? WAMP1__CALL_RESULT : WAMP1__CALL_ERROR;
         call->conn = NULL;
-        return &call->w;
+        return &call->fw.w;
     }
-    wamp1_jw_array_begin(&call->w);
-    wamp1_jw_int(&call->w, type);
-    wamp1_jw_raw(&call->w, call->callid_json, call->callid_len);
-    call->value_at = (uint32_t)call->w.len;
+    wamp1_jw_array_begin(w);
+    wamp1_jw_int(w, type);
+    wamp1_jw_raw(w, call->callid_json, call->callid_len);
+    call->value_at = (uint32_t)w->len;
     call->state = type == WAMP1_MSG_CALLRESULT ? WAMP1__CALL_RESULT : WAMP1__CALL_ERROR;
-    return &call->w;
+    return w;
 }
 
 static int wamp1__answer_end(wamp1_call *call, int is_error) {
@@ -5215,21 +5296,24 @@ static int wamp1__answer_end(wamp1_call *call, int is_error) {
     if (call->state != (is_error ? WAMP1__CALL_ERROR : WAMP1__CALL_RESULT)) return -1;
     call->state = WAMP1__CALL_DONE;
     if (c) {
-        size_t before = call->w.len;
-        wamp1_jw_array_end(&call->w);
-        rc = wamp1__wend(c, &call->w, call->frame_at);
+        size_t before = call->fw.w.len;
+        if (is_error && call->fw.w.len == call->value_at + 5 &&
+            memcmp(call->fw.w.buf + call->value_at, ",null", 5) == 0)
+            call->fw.w.len = call->value_at; /* errorDetails, when present, must not be null */
+        wamp1_jw_array_end(&call->fw.w);
+        rc = wamp1_conn_json_end(&call->fw);
         if (rc != 0 && wamp1_conn_is_open(c)) {
             /* the answer did not fit: say so in a small CALLERROR instead */
-            wamp1_jwriter w;
-            uint32_t at;
-            if (wamp1__wbegin(c, &w, &at) == 0) {
-                wamp1_jw_array_begin(&w);
-                wamp1_jw_int(&w, WAMP1_MSG_CALLERROR);
-                wamp1_jw_raw(&w, call->callid_json, call->callid_len);
-                wamp1_jw_string(&w, wamp1__error_uri(app, WAMP1_CALL_INTERNAL), (size_t)-1);
-                wamp1_jw_string(&w, "result larger than the send buffer", (size_t)-1);
-                wamp1_jw_array_end(&w);
-                if (wamp1__wend(c, &w, at) != 0) (void)wamp1__overflow(c, before);
+            wamp1_frame_writer fw;
+            wamp1_jwriter *w = wamp1_conn_json_begin(c, &fw);
+            if (w) {
+                wamp1_jw_array_begin(w);
+                wamp1_jw_int(w, WAMP1_MSG_CALLERROR);
+                wamp1_jw_raw(w, call->callid_json, call->callid_len);
+                wamp1_jw_string(w, wamp1__error_uri(app, WAMP1_CALL_INTERNAL), (size_t)-1);
+                wamp1_jw_string(w, "result larger than the send buffer", (size_t)-1);
+                wamp1_jw_array_end(w);
+                if (wamp1_conn_json_end(&fw) != 0) (void)wamp1__overflow(c, before);
             } else (void)wamp1__overflow(c, before);
             wamp1__report(&app->server, c, WAMP1_ERR_LIMIT, "call answer did not fit the send buffer");
         }
@@ -5243,8 +5327,8 @@ WAMP1__DEF wamp1_jwriter *wamp1_call_result_begin(wamp1_call *call) {
 
 WAMP1__DEF int wamp1_call_result_end(wamp1_call *call) {
     /* a result "is always present": write null if the handler wrote nothing */
-    if (call->state == WAMP1__CALL_RESULT && call->conn && call->w.len == call->value_at)
-        wamp1_jw_null(&call->w);
+    if (call->state == WAMP1__CALL_RESULT && call->conn && call->fw.w.len == call->value_at)
+        wamp1_jw_null(&call->fw.w);
     return wamp1__answer_end(call, 0);
 }
 
@@ -5257,6 +5341,7 @@ WAMP1__DEF wamp1_jwriter *wamp1_call_error_begin(wamp1_call *call, const char *u
     wamp1_jwriter *w = wamp1__answer_begin(call, WAMP1_MSG_CALLERROR);
     wamp1_jw_string(w, uri, (size_t)-1);
     wamp1_jw_string(w, desc ? desc : "", (size_t)-1);
+    call->value_at = (uint32_t)w->len;
     return w;
 }
 
@@ -5383,14 +5468,14 @@ static void wamp1__on_call(wamp1_app *app, wamp1_conn *c, const char *json, int 
     call.toks = t;
     call.ntoks = ntoks;
     app->stats.calls++;
-    if (t[0].size < 3 || t[2].type != WAMP1_JSON_STRING) {
+    if (t[0].size < 2 || t[2].type != WAMP1_JSON_STRING) {
         wamp1__malformed(app, c, WAMP1_CLOSE_INVALID_DATA, "CALL without a string callID");
         return;
     }
     call.callid_json = json + t[2].start - 1; /* with its quotes */
     call.callid_len = t[2].len + 2;
-    call.argc = t[0].size - 3;
-    if (t[t[2].next].type != WAMP1_JSON_STRING) {
+    call.argc = t[0].size >= 3 ? t[0].size - 3 : 0;
+    if (t[0].size < 3 || t[t[2].next].type != WAMP1_JSON_STRING) {
         wamp1__malformed(app, c, WAMP1_CLOSE_INVALID_DATA, "CALL with a procURI that is not a string");
         if (!app->cfg.strict) (void)wamp1__call_fail(&call, WAMP1_CALL_INVALID_ARGUMENT, "procURI must be a string");
         return;
@@ -5626,19 +5711,20 @@ static void wamp1__app_message(wamp1_conn *c, wamp1_opcode op, const uint8_t *da
 static void wamp1__app_open(wamp1_conn *c, void *user) {
     wamp1_app *app = (wamp1_app *)user;
     unsigned ci = wamp1__cidx(c);
-    wamp1_jwriter w;
-    uint32_t at;
+    wamp1_frame_writer fw;
+    wamp1_jwriter *w;
     app->wconns[ci].subs = app->wconns[ci].prefixes = WAMP1__NIL;
     app->wconns[ci].nprefix = 0;
     wamp1__new_session_id(app, c);
-    if (wamp1__wbegin(c, &w, &at) == 0) {
-        wamp1_jw_array_begin(&w);
-        wamp1_jw_int(&w, WAMP1_MSG_WELCOME);
-        wamp1_jw_string(&w, app->wconns[ci].sid, WAMP1_SESSION_ID_LEN);
-        wamp1_jw_int(&w, 1);
-        wamp1_jw_string(&w, app->cfg.server_ident, (size_t)-1);
-        wamp1_jw_array_end(&w);
-        (void)wamp1__wend(c, &w, at);
+    w = wamp1_conn_json_begin(c, &fw);
+    if (w) {
+        wamp1_jw_array_begin(w);
+        wamp1_jw_int(w, WAMP1_MSG_WELCOME);
+        wamp1_jw_string(w, app->wconns[ci].sid, WAMP1_SESSION_ID_LEN);
+        wamp1_jw_int(w, 1);
+        wamp1_jw_string(w, app->cfg.server_ident, (size_t)-1);
+        wamp1_jw_array_end(w);
+        (void)wamp1_conn_json_end(&fw);
     }
     if (app->cfg.on_open) app->cfg.on_open(app, c, app->cfg.user);
 }
@@ -5683,9 +5769,14 @@ static void wamp1__unlock(wamp1_app *app) {
 
 static void wamp1__app_tick(wamp1_server *s, uint64_t now, void *user) {
     wamp1_app *app = (wamp1_app *)user;
+    unsigned budget;
     (void)now;
     (void)s;
-    for (;;) {
+    /* run what was queued before this tick; what those posts queue waits for the next */
+    wamp1__lock(app);
+    budget = app->qcount;
+    wamp1__unlock(app);
+    while (budget--) {
         wamp1__qslot slot;
         wamp1__lock(app);
         if (app->qcount == 0) { wamp1__unlock(app); break; }

@@ -136,6 +136,8 @@ int main(int argc, char **argv) {
             if (origin_count >= sizeof origin_rules / sizeof origin_rules[0] ||
                 wamp1_origin_rule_parse(&origin_rules[origin_count], v, strlen(v)) != 0)
                 return usage("bad or too many --allow-origin", v);
+            /* the contract lists hosts: a value without a port allows the host on any port */
+            if (!origin_rules[origin_count].port) origin_rules[origin_count].any_port = 1;
             origin_count++;
         }
         else if (strcmp(a, "--slow-consumer") == 0) {
