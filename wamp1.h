@@ -1358,6 +1358,7 @@ struct wamp1_app {
     struct { wamp1_middleware_fn fn; void *user; } mw[WAMP1_MAX_MIDDLEWARE];
     unsigned nroutes, nhandlers, nmw;
     int toks_used; /* tokens of the message being handled */
+    uint32_t sid_counter;
     uint16_t topic_free, sub_free, prefix_free;
     uint16_t buckets[WAMP1__TOPIC_BUCKETS];
     wamp1__topic topics[WAMP1_MAX_TOPICS];
@@ -1370,6 +1371,7 @@ struct wamp1_app {
     wamp1__qslot queue[WAMP1_QUEUE_SLOTS];
     unsigned qhead, qcount;
     char sink[1];
+    wamp1_jwriter sink_writer;
 };
 
 #ifdef __cplusplus
@@ -2492,10 +2494,24 @@ static void wamp1__open(wamp1_conn *c) {
 /*  The WebSocket frame decoder (in place, incremental)                     */
 /* ------------------------------------------------------------------------ */
 
+/* Unmask n bytes from src into dst (dst <= src: moving down, or in place). Eight bytes at
+   a time: each block is read whole before it is written, so the overlap is safe. */
 static void wamp1__unmask_move(wamp1_conn *c, uint8_t *dst, const uint8_t *src, size_t n) {
-    size_t i;
+    size_t i = 0;
     unsigned m = c->mask_pos;
-    for (i = 0; i < n; i++) {
+    if (n >= 16) {
+        uint8_t k8[8];
+        uint64_t k, v;
+        unsigned j;
+        for (j = 0; j < 8; j++) k8[j] = c->mask[(m + j) & 3u];
+        memcpy(&k, k8, 8);
+        for (; i + 8 <= n; i += 8) { /* 8 bytes keep the mask position */
+            memcpy(&v, src + i, 8);
+            v ^= k;
+            memcpy(dst + i, &v, 8);
+        }
+    }
+    for (; i < n; i++) {
         dst[i] = (uint8_t)(src[i] ^ c->mask[m]);
         m = (m + 1) & 3u;
     }
@@ -3084,6 +3100,11 @@ WAMP1__DEF int wamp1_server_poll(wamp1_server *s, int timeout_ms) {
         wamp1_conn *c = &s->conns[i];
         short ev = 0;
         if (c->state == WAMP1__FREE) continue;
+        if (c->wtop) { /* an in-place message was begun and never ended: drop it */
+            c->wtop = NULL;
+            c->parked = 0;
+            wamp1__report(s, c, WAMP1_ERR_MALFORMED, "an in-place message was not ended");
+        }
         if (c->state >= WAMP1__FLUSH) {
             if (!(c->flags & WAMP1__F_EOF)) ev |= WAMP1_POLLIN;
         } else if (c->rlen < c->rcap || c->rpos > 0 || c->mbase > 0)
@@ -4787,7 +4808,15 @@ static void wamp1__new_session_id(wamp1_app *app, wamp1_conn *c) {
         wamp1_conn *o;
         unsigned i;
         int dup = 0;
-        (void)app->server.port->random(app->server.port->ctx, r, sizeof r);
+        if (app->server.port->random(app->server.port->ctx, r, sizeof r) != 0) {
+            /* no random source: still unique, from the clock and a counter (reported) */
+            uint64_t x = app->server.now * 6364136223846793005u + (uint64_t)++app->sid_counter;
+            wamp1__report(&app->server, c, WAMP1_ERR_IO, "random source failed for a sessionId");
+            for (i = 0; i < WAMP1_SESSION_ID_LEN; i++) {
+                x ^= x >> 29; x *= 0xBF58476D1CE4E5B9u; x ^= x >> 32;
+                r[i] = (uint8_t)x;
+            }
+        }
         for (i = 0; i < WAMP1_SESSION_ID_LEN; i++) sid[i] = abc[r[i] & 63u];
         sid[WAMP1_SESSION_ID_LEN] = 0;
         for (o = wamp1_server_next_conn(&app->server, NULL); o; o = wamp1_server_next_conn(&app->server, o))
@@ -5092,8 +5121,8 @@ WAMP1__DEF int wamp1_app_publish(wamp1_app *app, const char *topic, const char *
     wamp1__rcpt r;
     /* validate the event in the token array's unused tail: a handler that publishes keeps
        the tokens of the message it is answering */
-    if (wamp1_json_parse(event_json, len, app->toks + app->toks_used,
-                         WAMP1_JSON_TOKENS - app->toks_used, WAMP1_JSON_DEPTH, NULL) <= 0) {
+    if (wamp1_json_parse(event_json, len, app->toks + app->toks_used, WAMP1_JSON_TOKENS - app->toks_used,
+                         app->cfg.json_max_depth > 0 ? app->cfg.json_max_depth : WAMP1_JSON_DEPTH, NULL) <= 0) {
         wamp1__report(&app->server, NULL, WAMP1_ERR_MALFORMED,
                       "publish: event is not JSON or has more tokens than are left");
         return -1;
@@ -5271,13 +5300,19 @@ static void wamp1__pending_free_at(wamp1_app *app, unsigned i) {
 /* Begin [3|4, callID, ...; returns the writer, a sink when the caller is gone. */
 static wamp1_jwriter *wamp1__answer_begin(wamp1_call *call, int type) {
     wamp1_jwriter *w;
-    if (call->state != WAMP1__CALL_NEW || !call->conn || !(w = wamp1_conn_json_begin(call->conn, &call->fw))) {
+    if (call->state != WAMP1__CALL_NEW) {
+        /* answered (or begun) already: the second answer goes nowhere */
+        wamp1__report(&call->app->server, call->conn, WAMP1_ERR_MALFORMED, "a call answered twice");
+        wamp1_jw_init(&call->app->sink_writer, call->app->sink, 0);
+        call->app->sink_writer.overflow = 1;
+        return &call->app->sink_writer;
+    }
+    if (!call->conn || !(w = wamp1_conn_json_begin(call->conn, &call->fw))) {
         /* nobody to answer (the caller left): a writer that takes nothing */
         wamp1_jw_init(&call->fw.w, call->app->sink, 0);
         call->fw.w.overflow = 1;
         call->fw.c = NULL;
-        if (call->state == WAMP1__CALL_NEW)
-            call->state = type == WAMP1_MSG_CALLRESULT ? WAMP1__CALL_RESULT : WAMP1__CALL_ERROR;
+        call->state = type == WAMP1_MSG_CALLRESULT ? WAMP1__CALL_RESULT : WAMP1__CALL_ERROR;
         call->conn = NULL;
         return &call->fw.w;
     }
@@ -5525,6 +5560,7 @@ static void wamp1__on_call(wamp1_app *app, wamp1_conn *c, const char *json, int 
                                    st == WAMP1_CALL_INVALID_ARGUMENT ? "invalid argument"
                                    : st == WAMP1_CALL_INTERNAL      ? "internal error"
                                    : st == WAMP1_CALL_NO_ENDPOINT   ? "no such procedure"
+                                   : st == WAMP1_CALL_GENERIC       ? "the handler failed"
                                                                     : "the handler did not answer");
     }
 }

@@ -2254,8 +2254,88 @@ TEST(test_app_callbacks) {
     EXPECT_MSG(a, "[8,\"http://x/hello\",1]");
 }
 
+/* a handler that begins two answers: the first one is delivered, the second goes nowhere */
+static wamp1_call_status h_answer_twice(wamp1_call *call, void *user) {
+    wamp1_jwriter *w1, *w2;
+    (void)user;
+    w1 = wamp1_call_result_begin(call);
+    wamp1_jw_string(w1, "first", 5);
+    w2 = wamp1_call_error_begin(call, "http://x/error#second", "second");
+    CHECK(w2 != w1 && w2->overflow);
+    wamp1_jw_null(w2);
+    (void)wamp1_call_error_end(call);
+    (void)wamp1_call_result_end(call);
+    return WAMP1_CALL_OK;
+}
+
+TEST(test_answer_twice) {
+    static const wamp1_handler h = {h_answer_twice, NULL, NULL, NULL, NULL};
+    int cl;
+    setup();
+    (void)wamp1_app_add_rpc(&g_app, "http://x/twice", &h);
+    cl = WCONNECT();
+    errors_reset();
+    send_text(cl, "[2,\"t\",\"http://x/twice\"]");
+    EXPECT_MSG(cl, "[3,\"t\",\"first\"]");
+    EXPECT_NONE(cl);
+    CHECK_EQ_INT(err_count[WAMP1_ERR_MALFORMED], 1);
+    send_text(cl, "[2,\"ok\",\"http://x/echo\"]");
+    EXPECT_MSG(cl, "[3,\"ok\",[]]");
+}
+
+/* an in-place message begun in a callback and never ended is dropped at the next poll */
+static wamp1_frame_writer left_open;
+static wamp1_call_status h_leave_open(wamp1_call *call, void *user) {
+    (void)user;
+    wamp1_jw_int(wamp1_conn_json_begin(call->conn, &left_open), 7);
+    wamp1_jw_string(wamp1_call_result_begin(call), "answered", 8);
+    (void)wamp1_call_result_end(call); /* out of order: the open message is still on top */
+    return WAMP1_CALL_OK;
+}
+
+TEST(test_writer_left_open) {
+    static const wamp1_handler h = {h_leave_open, NULL, NULL, NULL, NULL};
+    int cl;
+    setup();
+    (void)wamp1_app_add_rpc(&g_app, "http://x/leave", &h);
+    cl = WCONNECT();
+    errors_reset();
+    send_text(cl, "[2,\"l\",\"http://x/leave\"]");
+    pump(2);
+    CHECK(err_count[WAMP1_ERR_MALFORMED] >= 1);
+    /* whatever the call got, the connection works afterwards */
+    (void)recv_text(cl);
+    send_text(cl, "[2,\"ok\",\"http://x/echo\"]");
+    {
+        const char *m = recv_text(cl);
+        while (m && strcmp(m, "[3,\"ok\",[]]") != 0) m = recv_text(cl);
+        CHECK(m != NULL);
+    }
+}
+
+/* without a random source, session ids are still well-formed and distinct */
+TEST(test_session_id_without_random) {
+    char a[32], b[32];
+    wamp1_conn *c;
+    setup();
+    tp.fail_random = 1;
+    (void)WCONNECT();
+    (void)WCONNECT();
+    c = wamp1_server_next_conn(wamp1_app_server(&g_app), NULL);
+    strcpy(a, wamp1_conn_session_id(c));
+    c = wamp1_server_next_conn(wamp1_app_server(&g_app), c);
+    strcpy(b, wamp1_conn_session_id(c));
+    CHECK(strlen(a) == WAMP1_SESSION_ID_LEN && strlen(b) == WAMP1_SESSION_ID_LEN);
+    CHECK(strcmp(a, b) != 0);
+    CHECK(err_count[WAMP1_ERR_IO] >= 2);
+    tp.fail_random = 0;
+}
+
 int main(void) {
     RUN(test_welcome);
+    RUN(test_answer_twice);
+    RUN(test_writer_left_open);
+    RUN(test_session_id_without_random);
     RUN(test_welcome_server_ident);
     RUN(test_handshake_subprotocol);
     RUN(test_call_routes);
