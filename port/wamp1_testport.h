@@ -37,6 +37,7 @@ typedef struct wamp1_testport_sock {
     int client_reset;       /* the client vanished (server reads an error) */
     int server_shut;        /* the server half-closed */
     int server_closed;      /* the server closed the socket */
+    wamp1_addr peer;        /* the client's address (default 127.0.0.1) */
     wamp1_testport_pipe in;  /* client -> server */
     wamp1_testport_pipe out; /* server -> client */
 } wamp1_testport_sock;
@@ -84,11 +85,7 @@ static int wamp1__tp_accept(void *ctx, wamp1_socket ls, wamp1_socket *out, wamp1
         if (tp->socks[i].state == 1) {
             tp->socks[i].state = 2;
             *out = i + 1;
-            memset(peer, 0, sizeof *peer);
-            peer->family = 4;
-            peer->bytes[0] = 127;
-            peer->bytes[3] = 1;
-            peer->port = (uint16_t)(40000 + i);
+            *peer = tp->socks[i].peer;
             return 0;
         }
     }
@@ -215,12 +212,23 @@ WAMP1__TP_FN int wamp1_testport_connect(wamp1_testport *tp) {
     int i;
     for (i = 0; i < WAMP1_TESTPORT_SOCKETS; i++) {
         if (tp->socks[i].state == 0) {
+            wamp1_addr *a = &tp->socks[i].peer;
             memset(&tp->socks[i], 0, sizeof tp->socks[i]);
             tp->socks[i].state = 1;
+            a->family = 4;
+            a->bytes[0] = 127;
+            a->bytes[3] = 1;
+            a->port = (uint16_t)(40000 + i);
             return i + 1;
         }
     }
     return -1;
+}
+
+/* Set the address a waiting connection comes from (before the server accepts it). */
+WAMP1__TP_FN void wamp1_testport_set_peer(wamp1_testport *tp, int cl, const wamp1_addr *a) {
+    wamp1_testport_sock *k = wamp1__tp_sock(tp, cl);
+    if (k) k->peer = *a;
 }
 
 /* Client writes n bytes; returns how many fitted. */

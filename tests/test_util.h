@@ -6,6 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__GNUC__) || defined(__clang__)
+#define T_UNUSED __attribute__((unused))
+#else
+#define T_UNUSED
+#endif
+
 static int t_passed, t_failed;
 static const char *t_current = "";
 
@@ -36,7 +42,7 @@ static const char *t_current = "";
         name();                                                                              \
     } while (0)
 
-static int t_summary(const char *suite) {
+T_UNUSED static int t_summary(const char *suite) {
     printf("%s: %d passed, %d failed\n", suite, t_passed, t_failed);
     return t_failed ? 1 : 0;
 }
@@ -44,7 +50,7 @@ static int t_summary(const char *suite) {
 /* ---- client side frames ------------------------------------------------ */
 
 /* Build a masked client frame; rsv is the 3 RSV bits (0-7); returns its length. */
-static size_t t_frame(uint8_t *out, unsigned op, int fin, unsigned rsv, const void *payload,
+T_UNUSED static size_t t_frame(uint8_t *out, unsigned op, int fin, unsigned rsv, const void *payload,
                       size_t len, int masked) {
     static const uint8_t key[4] = {0x37, 0xfa, 0x21, 0x3d};
     const uint8_t *p = (const uint8_t *)payload;
@@ -76,7 +82,7 @@ typedef struct t_sframe {
 } t_sframe;
 
 /* Parse one server frame from buf; 1 when complete, 0 when more bytes are needed. */
-static int t_parse_frame(const uint8_t *buf, size_t n, t_sframe *f) {
+T_UNUSED static int t_parse_frame(const uint8_t *buf, size_t n, t_sframe *f) {
     size_t h = 2, i;
     uint64_t len;
     if (n < 2) return 0;
