@@ -3994,6 +3994,7 @@ static void wamp1__mw_trim(const char **s, size_t *n)
     while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t')) (*n)--;
 }
 
+#ifndef WAMP1_NO_SESSION
 /* Decimal text of v; out needs 20 bytes. Returns the length. */
 static size_t wamp1__mw_i64_dec(int64_t v, char *out)
 {
@@ -4005,6 +4006,7 @@ static size_t wamp1__mw_i64_dec(int64_t v, char *out)
     while (n) out[k++] = t[--n];
     return k;
 }
+#endif
 
 /* --- Addresses ----------------------------------------------------------- */
 

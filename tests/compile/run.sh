@@ -16,6 +16,12 @@ for cc in gcc clang; do
   try "$cc static" $cc -std=c99 $W -Wstrict-prototypes tests/compile/static_api.c -o build/static_api
   try "static run" ./build/static_api
 done
+# every feature switch, alone and together, builds without warnings
+printf '#define WAMP1_IMPLEMENTATION\n#include "../../wamp1.h"\n' > build/switches.c
+for f in "-DWAMP1_NO_WAMP" "-DWAMP1_NO_SESSION" "-DWAMP1_NO_STDIO_FILES" \
+         "-DWAMP1_NO_WAMP -DWAMP1_NO_SESSION -DWAMP1_NO_STDIO_FILES" "-DWAMP1_STATIC_MEMORY_SIZE=0"; do
+  try "switches $f" gcc -std=c99 $W -Wstrict-prototypes $f -I. -c build/switches.c -o build/switches.o
+done
 for cxx in g++ clang++; do
   command -v $cxx >/dev/null || continue
   try "$cxx C++11" $cxx -x c++ -std=c++11 $W -c tests/compile/compile.c -o build/compile-cxx.o
