@@ -17,7 +17,7 @@ for cc in gcc clang; do
   try "static run" ./build/static_api
 done
 # every feature switch, alone and together, builds without warnings
-printf '#define WAMP1_IMPLEMENTATION\n#include "../../wamp1.h"\n' > build/switches.c
+printf '#define WAMP1_IMPLEMENTATION\n#include "wamp1.h"\n' > build/switches.c
 for f in "-DWAMP1_NO_WAMP" "-DWAMP1_NO_SESSION" "-DWAMP1_NO_STDIO_FILES" \
          "-DWAMP1_NO_WAMP -DWAMP1_NO_SESSION -DWAMP1_NO_STDIO_FILES" "-DWAMP1_STATIC_MEMORY_SIZE=0"; do
   try "switches $f" gcc -std=c99 $W -Wstrict-prototypes $f -I. -c build/switches.c -o build/switches.o
