@@ -2735,10 +2735,11 @@ static int wamp1__flush(wamp1_conn *c) {
     }
     if (c->shead == c->stail && !c->wtop) c->shead = c->stail = 0;
     if (c->state == WAMP1__FLUSH && c->shead == c->stail) {
-        if (s->port->shutdown) s->port->shutdown(s->port->ctx, c->sock);
+        /* all sent: half-close and wait for the peer's FIN, unless it came already */
+        if (!s->port->shutdown || (c->flags & WAMP1__F_EOF)) { wamp1__free_conn(c); return -1; }
+        s->port->shutdown(s->port->ctx, c->sock);
         c->state = WAMP1__LINGER;
         wamp1__set_deadline(c, s->cfg.close_timeout_ms);
-        if (!s->port->shutdown) { wamp1__free_conn(c); return -1; }
     }
     return 0;
 }
@@ -2797,12 +2798,18 @@ static int wamp1__read(wamp1_conn *c) {
         if (room == 0) return 0; /* the engine must consume first */
         n = s->port->recv(s->port->ctx, c->sock, c->rbuf + c->rlen, room);
         if (n == WAMP1_IO_WOULDBLOCK) return 0;
-        if (n <= 0) {
-            if (n < 0) wamp1__report(s, c, WAMP1_ERR_IO, "recv failed");
-            else if (c->state == WAMP1__OPEN)
-                wamp1__report(s, c, WAMP1_ERR_IO, "connection closed without a close frame");
+        if (n < 0) {
+            wamp1__report(s, c, WAMP1_ERR_IO, "recv failed");
             wamp1__free_conn(c);
             return -1;
+        }
+        if (n == 0) {
+            /* the peer half-closed: it may still read, so what is queued goes out first */
+            if (c->state == WAMP1__OPEN)
+                wamp1__report(s, c, WAMP1_ERR_IO, "connection closed without a close frame");
+            c->flags |= WAMP1__F_EOF;
+            wamp1__to_flush(c);
+            return wamp1__flush(c);
         }
         c->rlen += (uint32_t)n;
         s->stats.bytes_in += (uint64_t)n;

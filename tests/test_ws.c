@@ -665,6 +665,38 @@ TEST(test_shutdown_1001) {
     CHECK_EQ_INT(ev_close, 1);
 }
 
+/* a client that half-closes right after its last message still gets every answer */
+TEST(test_half_close_flushes) {
+    int cl;
+    uint8_t buf[4096];
+    size_t n, k;
+    setup();
+    cl = wamp1_testport_connect(&tp);
+    memcpy(buf, t_upgrade, sizeof t_upgrade - 1);
+    k = sizeof t_upgrade - 1;
+    k += t_frame(buf + k, 1, 1, 0, "last words", 10, 1);
+    tp.out_limit = 32; /* the client reads slowly: the answers are still queued at its EOF */
+    wamp1_testport_write(&tp, cl, buf, k);
+    wamp1_testport_client_eof(&tp, cl);
+    n = 0;
+    for (k = 0; k < 50; k++) {
+        pump(1);
+        n += wamp1_testport_read(&tp, cl, buf + n, sizeof buf - n);
+    }
+    buf[n < sizeof buf ? n : sizeof buf - 1] = 0;
+    tp.out_limit = 0;
+    CHECK(n > 13 && strncmp((char *)buf, "HTTP/1.1 101 ", 13) == 0);
+    {
+        uint8_t *e = (uint8_t *)strstr((char *)buf, "\r\n\r\n");
+        t_sframe f;
+        CHECK(e && t_parse_frame(e + 4, n - (size_t)(e + 4 - buf), &f) && f.op == 1 && f.len == 10 &&
+              memcmp(f.payload, "last words", 10) == 0);
+    }
+    CHECK_EQ_INT(wamp1_testport_server_closed(&tp, cl), 1);
+    CHECK_EQ_INT(ev_close, 1);
+    CHECK_EQ_INT(ev_close_code, 1006);
+}
+
 int main(void) {
     RUN(test_accept_key);
     RUN(test_sha1_vectors);
@@ -695,5 +727,6 @@ int main(void) {
     RUN(test_slow_consumer_close);
     RUN(test_slow_consumer_drop);
     RUN(test_shutdown_1001);
+    RUN(test_half_close_flushes);
     return t_summary("ws");
 }
