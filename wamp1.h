@@ -2414,6 +2414,12 @@ static void wamp1__handshake(wamp1_conn *c, uint32_t end) {
         return;
     }
     key = wamp1_request_header(&req, "sec-websocket-key", &key_len);
+    {
+        unsigned k, keys = 0;
+        for (k = 0; k < req.header_count; k++)
+            if (wamp1__ieq(req.headers[k].name, req.headers[k].name_len, "sec-websocket-key")) keys++;
+        if (keys > 1) key = NULL; /* two keys: which one would the accept answer? */
+    }
     if (!key || !wamp1__key_ok(key, key_len)) {
         wamp1__http_error(c, 400, "missing or invalid Sec-WebSocket-Key");
         return;
@@ -2607,6 +2613,9 @@ static void wamp1__ws_process(wamp1_conn *c) {
             continue;
         }
         if (avail < 2) break;
+        /* backpressure: no new frame while half of the send buffer still waits for the peer;
+           the loop resumes here once it has drained (wamp1_server_poll) */
+        if (c->stail - c->shead > s->cfg.send_buffer_size / 2) break;
         {
             unsigned b0 = p[0], b1 = p[1], op = b0 & 0x0Fu, fin = b0 >> 7;
             uint64_t len = b1 & 0x7Fu;
@@ -2783,6 +2792,12 @@ static int wamp1__read(wamp1_conn *c) {
             }
             if (++rounds > 16) return 0;
             continue;
+        }
+        /* backpressure: while the peer has not taken half of what we owe it, read no more
+           of its requests (their answers would only pile up behind) */
+        if (c->stail - c->shead > s->cfg.send_buffer_size / 2) {
+            if (wamp1__flush(c) < 0) return -1;
+            if (c->stail - c->shead > s->cfg.send_buffer_size / 2) return 0;
         }
         if (c->rlen == cap && c->state != WAMP1__HTTP) {
             /* make room: the message so far to the front, the unparsed bytes right behind
@@ -3114,8 +3129,9 @@ WAMP1__DEF int wamp1_server_poll(wamp1_server *s, int timeout_ms) {
         }
         if (c->state >= WAMP1__FLUSH) {
             if (!(c->flags & WAMP1__F_EOF)) ev |= WAMP1_POLLIN;
-        } else if (c->rlen < c->rcap || c->rpos > 0 || c->mbase > 0)
-            ev |= WAMP1_POLLIN;
+        } else if ((c->rlen < c->rcap || c->rpos > 0 || c->mbase > 0) &&
+                   c->stail - c->shead <= s->cfg.send_buffer_size / 2)
+            ev |= WAMP1_POLLIN; /* not while half of the send buffer waits (backpressure) */
         if (c->stail > c->shead) ev |= WAMP1_POLLOUT;
         s->pfds[n].fd = c->sock;
         s->pfds[n].events = ev;
@@ -3155,11 +3171,18 @@ WAMP1__DEF int wamp1_server_poll(wamp1_server *s, int timeout_ms) {
             }
         }
     }
-    /* write what the handlers queued for other connections (fan-out, timers) */
+    /* write what the handlers queued for other connections (fan-out, timers), and go on
+       with input that backpressure held back once its answers have left */
     for (i = 0; i < s->nconns; i++) {
         wamp1_conn *c = &s->conns[i];
         if (c->state == WAMP1__FREE) continue;
-        if (c->stail > c->shead || c->state == WAMP1__FLUSH) (void)wamp1__flush(c);
+        if ((c->stail > c->shead || c->state == WAMP1__FLUSH) && wamp1__flush(c) < 0) continue;
+        if ((c->state == WAMP1__OPEN || c->state == WAMP1__CLOSING) && c->rpos < c->rlen &&
+            c->stail - c->shead <= s->cfg.send_buffer_size / 2) {
+            uint32_t before = c->rpos;
+            wamp1__ws_process(c);
+            if (c->state != WAMP1__FREE && c->rpos != before) (void)wamp1__flush(c);
+        }
     }
     if (s->cfg.cb.on_tick) s->cfg.cb.on_tick(s, s->now, s->cfg.user);
     return ready < 0 ? -1 : 0;

@@ -67,6 +67,8 @@ fi
 # ---- the examples over loopback with independent clients -----------------
 if [ -f tests/conformance/ws_conformance.py ]; then
   suite conformance 900 "$PY" tests/conformance/ws_conformance.py --server "build/echo"
+  suite conformance-small 300 "$PY" tests/conformance/ws_conformance.py --quick --max-message 1000 \
+    --server "build/echo --max-message 1000"
 fi
 if have_py websocket && have_py websockets; then
   [ -f tests/integration/test_echo.py ] && suite integration-echo 300 "$PY" tests/integration/test_echo.py build/echo

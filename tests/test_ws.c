@@ -221,6 +221,8 @@ TEST(test_handshake_errors) {
          "Sec-WebSocket-Key: AAAA\r\nSec-WebSocket-Version: 13\r\n", 400},
         {"GET / HTTP/1.1", "Host: a\r\n", "Upgrade: websocket\r\nConnection: Upgrade\r\n",
          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n", 426},
+        {"GET / HTTP/1.1", "Host: a\r\n", "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4PEA==\r\n",
+         kv, 400}, /* two keys */
         {"GET / HTTP/1.1", "Host: a\r\n", "Bad Header: x\r\n", "", 400},
         {"GET / HTTP/1.1", "Host: a\r\n", " folded: x\r\n", "", 400},
         {"GET / HTTP/1.1", "Host: a\r\n", "Upgrade: foo, WebSocket\r\nConnection: keep-alive, UPGRADE\r\n", kv, 101},
@@ -697,6 +699,37 @@ TEST(test_half_close_flushes) {
     CHECK_EQ_INT(ev_close_code, 1006);
 }
 
+/* a client that pipelines many requests and reads slowly: the server stops reading
+   while half its send buffer waits, instead of overflowing it (no 1008, nothing lost) */
+TEST(test_backpressure) {
+    int cl, i;
+    static uint8_t burst[80 * 220], got[80 * 220];
+    size_t k = 0, n = 0, off = 0;
+    int echoes = 0;
+    t_sframe f;
+    setup_with(tweak_small_send);
+    cl = open_client();
+    for (i = 0; i < 80; i++) {
+        char m[200];
+        memset(m, 'a' + i % 26, sizeof m);
+        k += t_frame(burst + k, 1, 1, 0, m, sizeof m, 1);
+    }
+    tp.out_limit = 600;
+    wamp1_testport_write(&tp, cl, burst, k);
+    for (i = 0; i < 400 && n < sizeof got; i++) {
+        pump(1);
+        n += wamp1_testport_read(&tp, cl, got + n, 300);
+    }
+    tp.out_limit = 0;
+    while (off < n && t_parse_frame(got + off, n - off, &f)) {
+        if (f.op == 1 && f.len == 200) echoes++;
+        if (f.op == 8) printf("  closed with %d\n", f.len >= 2 ? f.payload[0] << 8 | f.payload[1] : 0);
+        off += f.total;
+    }
+    CHECK_EQ_INT(echoes, 80);
+    CHECK(ev_last_error != WAMP1_ERR_SLOW_CONSUMER);
+}
+
 int main(void) {
     RUN(test_accept_key);
     RUN(test_sha1_vectors);
@@ -728,5 +761,6 @@ int main(void) {
     RUN(test_slow_consumer_drop);
     RUN(test_shutdown_1001);
     RUN(test_half_close_flushes);
+    RUN(test_backpressure);
     return t_summary("ws");
 }

@@ -201,7 +201,7 @@ int main(int argc, char **argv) {
         wamp1_app_poll(&demo_app, demo_sleeps_timeout(now));
         demo_sleeps_fire(&demo_app, wamp1_server_now(wamp1_app_server(&demo_app)));
     }
-    wamp1_app_shutdown(&demo_app, 1500);
+    wamp1_app_shutdown(&demo_app, 1200);
     wamp1_posix_free(&posix);
     munmap(mem, mem_size);
     return 0;

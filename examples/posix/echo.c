@@ -120,7 +120,7 @@ int main(int argc, char **argv) {
     fflush(stdout);
 
     wamp1_server_run(&server);
-    wamp1_server_shutdown(&server, 1500);
+    wamp1_server_shutdown(&server, 1200);
     wamp1_posix_free(&posix);
     munmap(mem, mem_size);
     return 0;

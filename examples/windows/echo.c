@@ -100,7 +100,8 @@ int main(int argc, char **argv) {
     cfg.max_connections = (uint32_t)max_conns;
     /* room for the largest message, its frame header and the kept upgrade request */
     cfg.recv_buffer_size = (uint32_t)(max_message + 256 + WAMP1_MAX_HEADER_SIZE);
-    cfg.send_buffer_size = (uint32_t)(max_message + 256 < 8192 ? 8192 : max_message + 256);
+    /* the largest echo plus room for the pongs and close frames that may wait before it */
+    cfg.send_buffer_size = (uint32_t)(max_message + 16384);
     cfg.max_message_size = (uint32_t)max_message;
     cfg.cb.on_message = on_message;
     cfg.cb.on_error = on_error;

@@ -1,0 +1,77 @@
+/* examples/lwip/raw/main.c - the WAMP v1 demo on bare metal: lwIP's raw API (NO_SYS=1) and
+   port/wamp1_lwip_raw.h, one main loop, no RTOS.
+
+   What your project adds: the startup code of your part, lwIP's core (the C files of
+   src/core and src/core/ipv4, and src/netif/ethernet.c), your arch/cc.h, this folder's
+   lwipopts.h, and an Ethernet driver with
+       err_t ethernetif_init(struct netif *netif);    set up the MAC, fill in the netif
+       void  ethernetif_poll(struct netif *netif);    pass received frames to netif->input()
+       u32_t sys_now(void);                           a millisecond tick (e.g. SysTick)
+   (the names of ST's and NXP's lwIP templates). Clients connect to ws://EXAMPLE_IP:8080/
+   with the subprotocol "wamp"; the routes are those of examples/demo_routes.h. */
+#define WAMP1_MAX_CONNECTIONS 4
+#define WAMP1_RECV_BUFFER_SIZE 1024
+#define WAMP1_SEND_BUFFER_SIZE 1024
+#define WAMP1_MAX_TOPICS 16
+#define WAMP1_NO_SESSION
+#define WAMP1_NO_STDIO_FILES
+#define WAMP1_IMPLEMENTATION
+#include "../../../wamp1.h"
+
+#include "lwip/init.h"
+#include "lwip/netif.h"
+#include "lwip/timeouts.h"
+#include "netif/ethernet.h"
+
+#include "../../../port/wamp1_lwip_raw.h"
+#include "../../demo_routes.h"
+
+#ifndef EXAMPLE_IP
+#define EXAMPLE_IP 192, 168, 0, 50
+#define EXAMPLE_MASK 255, 255, 255, 0
+#define EXAMPLE_GW 192, 168, 0, 1
+#endif
+#define EXAMPLE_IP4_(p, a, b, c, d) IP4_ADDR(p, a, b, c, d)
+#define EXAMPLE_IP4(p, x) EXAMPLE_IP4_(p, x)
+#ifndef EXAMPLE_PORT
+#define EXAMPLE_PORT 8080
+#endif
+
+err_t ethernetif_init(struct netif *netif);
+void ethernetif_poll(struct netif *netif);
+
+static struct netif eth;
+static wamp1_lwip_raw lwr;
+static wamp1_port port;
+static wamp1_app app;
+
+int main(void) {
+    wamp1_app_config cfg;
+    ip4_addr_t ip, mask, gw;
+
+    lwip_init();
+    EXAMPLE_IP4(&ip, EXAMPLE_IP);
+    EXAMPLE_IP4(&mask, EXAMPLE_MASK);
+    EXAMPLE_IP4(&gw, EXAMPLE_GW);
+    netif_add(&eth, &ip, &mask, &gw, NULL, ethernetif_init, ethernet_input);
+    netif_set_default(&eth);
+    netif_set_up(&eth);
+
+    wamp1_lwip_raw_init(&lwr, &port);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.server.port = &port;
+    cfg.server.host = "0.0.0.0";
+    cfg.server.listen_port = EXAMPLE_PORT;
+    cfg.server.keepalive_ms = 30000;
+    if (wamp1_app_init(&app, &cfg) != 0) return 1;
+    demo_add_routes(&app);
+    if (wamp1_app_listen(&app) != 0) return 1;
+
+    for (;;) {
+        ethernetif_poll(&eth);       /* frames in */
+        sys_check_timeouts();        /* lwIP's timers: retransmissions, ARP, delayed ACKs */
+        (void)wamp1_app_poll(&app, 0); /* never blocks with this port */
+        demo_sleeps_fire(&app, wamp1_server_now(wamp1_app_server(&app)));
+        (void)demo_sleeps_timeout; /* a loop that sleeps (WFI) would wait at most this long */
+    }
+}
