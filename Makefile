@@ -17,13 +17,25 @@ TESTS   := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 
 EXAMPLES := $(patsubst examples/posix/%.c,build/%,$(wildcard examples/posix/*.c))
 
+# build/demo serves wss:// (--tls-cert/--tls-key) when the mbedTLS headers and libraries are
+# installed (Debian: libmbedtls-dev); WITH_TLS=0 leaves TLS out, WITH_TLS=1 insists on it.
+TLS_LIBS := -lmbedtls -lmbedx509 -lmbedcrypto
+ifndef WITH_TLS
+WITH_TLS := $(shell echo 'int main(void){return 0;}' | $(CC) -x c -include mbedtls/ssl.h - \
+              -o /dev/null $(TLS_LIBS) >/dev/null 2>&1 && echo 1 || echo 0)
+endif
+ifeq ($(WITH_TLS),1)
+build/demo: EXTRA_CFLAGS := -DWAMP1_WITH_MBEDTLS
+build/demo: EXTRA_LIBS := $(TLS_LIBS)
+endif
+
 all: $(EXAMPLES)
 
 build:
 	@mkdir -p build
 
 build/%: examples/posix/%.c $(HDRS) examples/demo_routes.h | build
-	$(CC) $(WARN) $(CFLAGS) -o $@ $< -lpthread
+	$(CC) $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $< -lpthread $(EXTRA_LIBS)
 
 # unit tests: plain and sanitized builds
 build/test_%: tests/test_%.c tests/test_util.h $(HDRS) | build

@@ -3,7 +3,7 @@
 # Prints what it could not install; the checks that need it are then skipped by name.
 set -u
 pkgs=(clang libclang-rt-14-dev python3 python3-websocket python3-websockets php-cli valgrind
-      nodejs npm)
+      nodejs npm openssl libmbedtls-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -13,7 +13,11 @@
      http://wamp1.dev/rpc#sleep      (ms, 0..5000): answers ms after that long, asynchronously
      http://wamp1.dev/rpc#websession the caller's PHP web session as JSON, or null
      http://wamp1.dev/rpc#stats      pool usage and counters
-     http://wamp1.dev/topic/{name}   the default broker */
+     http://wamp1.dev/topic/{name}   the default broker
+
+   --tls-cert/--tls-key serve wss:// through port/wamp1_mbedtls.h; they need a build with
+   -DWAMP1_WITH_MBEDTLS, linked with -lmbedtls -lmbedx509 -lmbedcrypto (make does this when
+   the mbedTLS headers are installed). */
 #define _DEFAULT_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #define WAMP1_MAX_CONNECTIONS 10240
@@ -30,6 +34,9 @@
 #define WAMP1_IMPLEMENTATION
 #include "../../wamp1.h"
 #include "../../port/wamp1_posix.h"
+#ifdef WAMP1_WITH_MBEDTLS
+#include "../../port/wamp1_mbedtls.h"
+#endif
 
 #include <signal.h>
 #include <stdio.h>
@@ -37,6 +44,9 @@
 #include <sys/mman.h>
 
 static wamp1_app demo_app;
+#ifdef WAMP1_WITH_MBEDTLS
+static wamp1_tls demo_tls; /* the TLS contexts' pool: its pages are touched only when used */
+#endif
 
 /* ---- options ------------------------------------------------------------ */
 
@@ -99,6 +109,17 @@ static void on_error(wamp1_app *a, wamp1_conn *c, wamp1_error e, const char *why
     if (getenv("WAMP1_DEMO_VERBOSE")) fprintf(stderr, "demo: error %d: %s\n", (int)e, why);
 }
 
+#ifdef WAMP1_WITH_MBEDTLS
+static void on_tls_error(void *user, wamp1_socket s, int err, const char *where) {
+    char msg[160];
+    (void)user;
+    (void)s;
+    if (!getenv("WAMP1_DEMO_VERBOSE")) return;
+    wamp1_tls_strerror(err, msg, sizeof msg);
+    fprintf(stderr, "demo: TLS %s failed: %s\n", where, msg);
+}
+#endif
+
 static void on_signal(int sig) {
     (void)sig;
     wamp1_app_stop(&demo_app);
@@ -107,6 +128,9 @@ static void on_signal(int sig) {
 int main(int argc, char **argv) {
     static wamp1_posix posix;
     wamp1_port port;
+#ifdef WAMP1_WITH_MBEDTLS
+    wamp1_port tls_port;
+#endif
     wamp1_app_config cfg;
     size_t mem_size;
     void *mem;
@@ -118,7 +142,7 @@ int main(int argc, char **argv) {
     opt.keepalive = 30;
     opt.max_conns = WAMP1_MAX_CONNECTIONS;
     wamp1_blocklist_init(&blocklist, block_rules, (uint16_t)(sizeof block_rules / sizeof block_rules[0]));
-    for (i = 1; i < argc; i++) {
+    for (i = 1; i < argc; i += 2) { /* every option takes one value */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) return usage("missing value or unknown option", a);
         if (strcmp(a, "--host") == 0) opt.host = v;
@@ -147,13 +171,29 @@ int main(int argc, char **argv) {
         } else if (strcmp(a, "--tls-cert") == 0) opt.tls_cert = v;
         else if (strcmp(a, "--tls-key") == 0) opt.tls_key = v;
         else return usage("unknown option", a);
-        i++;
     }
-    if (opt.tls_cert || opt.tls_key) return usage("this build has no TLS support", NULL);
+    if (!opt.tls_cert != !opt.tls_key) return usage("--tls-cert and --tls-key go together", NULL);
+#ifndef WAMP1_WITH_MBEDTLS
+    if (opt.tls_cert) return usage("this build has no TLS support", NULL);
+#endif
 
     if (wamp1_posix_init(&posix, &port) != 0) return usage("cannot create the wake-up pipe", NULL);
     memset(&cfg, 0, sizeof cfg);
     cfg.server.port = &port;
+#ifdef WAMP1_WITH_MBEDTLS
+    if (opt.tls_cert) {
+        if (wamp1_tls_init_files(&demo_tls, &port, &tls_port, opt.tls_cert, opt.tls_key) != 0) {
+            char msg[160];
+            wamp1_tls_strerror(demo_tls.last_error, msg, sizeof msg);
+            fprintf(stderr, "demo: cannot use --tls-cert %s --tls-key %s (%s): %s\n", opt.tls_cert,
+                    opt.tls_key, demo_tls.error_where, msg);
+            wamp1_tls_free(&demo_tls);
+            return 2;
+        }
+        demo_tls.on_error = on_tls_error;
+        cfg.server.port = &tls_port;
+    }
+#endif
     cfg.server.host = opt.host;
     cfg.server.listen_port = (uint16_t)opt.port;
     cfg.server.max_connections = WAMP1_MAX_CONNECTIONS;
@@ -202,6 +242,9 @@ int main(int argc, char **argv) {
         demo_sleeps_fire(&demo_app, wamp1_server_now(wamp1_app_server(&demo_app)));
     }
     wamp1_app_shutdown(&demo_app, 1200);
+#ifdef WAMP1_WITH_MBEDTLS
+    wamp1_tls_free(&demo_tls);
+#endif
     wamp1_posix_free(&posix);
     munmap(mem, mem_size);
     return 0;

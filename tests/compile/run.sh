@@ -27,6 +27,14 @@ for cxx in g++ clang++; do
   try "$cxx C++11" $cxx -x c++ -std=c++11 $W -c tests/compile/compile.c -o build/compile-cxx.o
   try "$cxx C++17" $cxx -x c++ -std=c++17 $W -c tests/compile/compile.c -o build/compile-cxx.o
 done
+# the mbedTLS transport, when mbedTLS is installed
+if echo 'int main(void){return 0;}' | gcc -x c -include mbedtls/ssl.h - -o /dev/null -lmbedtls -lmbedx509 -lmbedcrypto 2>/dev/null; then
+  try "mbedtls C99" gcc -std=c99 $W -Wstrict-prototypes -c tests/compile/tls.c -o build/compile-tls.o
+  try "mbedtls clang" clang -std=c99 $W -Wstrict-prototypes -c tests/compile/tls.c -o build/compile-tls.o
+  try "mbedtls C++" g++ -x c++ -std=c++11 $W -c tests/compile/tls.c -o build/compile-tls.o
+else
+  echo "SKIP: mbedTLS not installed, port/wamp1_mbedtls.h not compiled"
+fi
 # the README's example builds as shown
 awk '/^```c$/{f=1;next} /^```$/{f=0} f' README.md > build/readme_example.c
 try "README example" gcc -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Werror -I. -o build/readme_example build/readme_example.c -lpthread
