@@ -56,7 +56,8 @@
    The loop reaches the system only through a wamp1_port (listen, accept, recv, send,
    shutdown, close, wait, now_ms, random, wake_fd/wake/wake_drain, lock/unlock). Shipped:
      port/wamp1_posix.h         POSIX sockets and poll(), IPv4 and IPv6; -lpthread
-     port/wamp1_win32.h         Winsock 2 and select(); -lws2_32 (see examples/windows)
+     port/wamp1_win32.h         Winsock 2 and select(); -lws2_32 -lbcrypt; include it once
+                                before wamp1.h too (see examples/windows)
      port/wamp1_lwip_sockets.h  lwIP socket API with lwip_poll or lwip_select (RTOS)
      port/wamp1_lwip_raw.h      lwIP raw API, NO_SYS=1 bare metal, from the main loop
      port/wamp1_mbedtls.h       wss://: wraps any port with mbedTLS (2.28 and 3.x)
@@ -81,7 +82,8 @@
      WAMP1_REJECT_SLOTS         8       sockets answered 503 and drained when the pool is full
      WAMP1_MAX_ATTRS            4/conn  attribute records; WAMP1_MAX_ATTRS_PER_CONN 8
      WAMP1_ATTR_KEY_SIZE        16      WAMP1_ATTR_VALUE_SIZE 32 (bytes values)
-     WAMP1_SOCKET               int     (SOCKET on Windows); WAMP1_INVALID_SOCKET -1
+     WAMP1_SOCKET               int     (SOCKET on Windows, set by port/wamp1_win32.h);
+                                WAMP1_INVALID_SOCKET -1 (INVALID_SOCKET on Windows)
      WAMP1_MAX_TOPICS           16      topic pool
      WAMP1_MAX_SUBSCRIPTIONS    4/conn  subscription records
      WAMP1_MAX_URI              128     longest (expanded) URI

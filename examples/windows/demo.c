@@ -151,7 +151,8 @@ int main(int argc, char **argv) {
         else return usage("unknown option", a);
         i++;
     }
-    if (opt.tls_cert || opt.tls_key) return usage("this build has no TLS support", NULL);
+    if (!opt.tls_cert != !opt.tls_key) return usage("--tls-cert and --tls-key go together", NULL);
+    if (opt.tls_cert) return usage("this build has no TLS support", NULL);
 
     if (wamp1_win32_init(&win, &port) != 0) return usage("cannot start Winsock", NULL);
     memset(&cfg, 0, sizeof cfg);
