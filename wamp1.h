@@ -153,7 +153,8 @@
    Frames: 1002 (protocol), 1007 (invalid UTF-8, fail-fast), 1009 (frame or message beyond the
    limit, refused at its header), 1008 (slow consumer, WAMP1_SLOW_CLOSE), 1001 (keepalive
    timeout, shutdown). A message can be at most recv_buffer_size - 256 bytes minus the kept
-   request (cfg.drop_request gives that back). WAMP: see wamp1_app_config for the malformed
+   request (cfg.drop_request gives that back); a request larger than half of the receive
+   buffer is not kept. HTTP method names are case-sensitive ("get" gets 405). WAMP: see wamp1_app_config for the malformed
    input policy; full pools ignore the message and report WAMP1_ERR_LIMIT; every rejected
    input reaches cfg.cb.on_error / wamp1_app_config.on_error with a reason.
 
@@ -2352,7 +2353,8 @@ static int wamp1__http_parse(const char *p, uint32_t end, wamp1_request *r) {
         }
         i = le + 1;
     }
-    if (!wamp1__ieq(r->method, r->method_len, "GET")) return 405;
+    /* method names are case-sensitive (RFC 9110 9.1): "get" is not GET */
+    if (r->method_len != 3 || memcmp(r->method, "GET", 3) != 0) return 405;
     {
         unsigned k, hosts = 0;
         for (k = 0; k < r->header_count; k++)
@@ -2468,7 +2470,10 @@ static void wamp1__handshake(wamp1_conn *c, uint32_t end) {
             return;
         }
     }
-    if (!s->cfg.drop_request && end < 0xFFFFu) {
+    /* keep the request only when at least half of the buffer stays for messages (and
+       never less than 512 bytes): a huge request must not starve the connection */
+    if (!s->cfg.drop_request && end < 0xFFFFu && s->cfg.recv_buffer_size - end >= s->cfg.recv_buffer_size / 2 &&
+        s->cfg.recv_buffer_size - end >= 512) {
         /* keep the request at the top of the receive buffer: rotate [0, rlen) left by end
            (header block behind the WebSocket bytes that followed it), then move it up */
         wamp1__reverse(c->rbuf, end);
