@@ -201,6 +201,9 @@
 #ifndef WAMP1_CLOSE_TIMEOUT_MS
 #define WAMP1_CLOSE_TIMEOUT_MS 3000
 #endif
+#ifndef WAMP1_MESSAGE_TIMEOUT_MS
+#define WAMP1_MESSAGE_TIMEOUT_MS 10000
+#endif
 #ifndef WAMP1_REJECT_SLOTS
 #define WAMP1_REJECT_SLOTS 8
 #endif
@@ -321,6 +324,9 @@ WAMP1_API int wamp1_json_parse(const char *src, size_t len, wamp1_json_tok *toks
                                int max_depth, size_t *err_off);
 
 /* Token index of element `index` of array token `arr`, or -1 (not an array, out of range). */
+/* Checks src[0..len) like wamp1_json_parse without storing tokens (nesting up to 64 and
+ * max_depth): 0 when it is one valid JSON document, else a negative WAMP1_JSON_E* code. */
+WAMP1_API int wamp1_json_validate(const char *src, size_t len, int max_depth);
 WAMP1_API int wamp1_json_array_get(const wamp1_json_tok *toks, int ntoks, int arr, uint32_t index);
 
 /* Token index of the value whose (unescaped) key equals the NUL-terminated `key` in object
@@ -699,6 +705,7 @@ typedef enum wamp1_error {
     WAMP1_ERR_NONE = 0,
     WAMP1_ERR_HTTP,          /* the handshake was refused with an HTTP status */
     WAMP1_ERR_HANDSHAKE_TIMEOUT,
+    WAMP1_ERR_MESSAGE_TIMEOUT, /* a frame or message not completed in time: 1008 */
     WAMP1_ERR_PROTOCOL,      /* WebSocket protocol violation (1002) */
     WAMP1_ERR_INVALID_UTF8,  /* 1007 */
     WAMP1_ERR_TOO_BIG,       /* 1009 */
@@ -818,6 +825,8 @@ typedef struct wamp1_config {
     uint32_t max_frame_size;       /* default max_message_size */
     uint32_t handshake_timeout_ms; /* default WAMP1_HANDSHAKE_TIMEOUT_MS */
     uint32_t close_timeout_ms;     /* default WAMP1_CLOSE_TIMEOUT_MS */
+    uint32_t message_timeout_ms;   /* a begun message must be complete in time; default
+                                      WAMP1_MESSAGE_TIMEOUT_MS (restarts with every message) */
     uint32_t keepalive_ms;         /* ping interval; 0: off */
     const char *subprotocol;       /* required subprotocol (e.g. "wamp"); NULL: none */
     int subprotocol_optional;      /* accept handshakes that do not offer it */
@@ -1272,6 +1281,8 @@ WAMP1_API wamp1_call_handle wamp1_call_defer(wamp1_call *call); /* id 0: no slot
    caller has gone, call->conn is NULL and answering does nothing. */
 WAMP1_API int wamp1_call_resume(wamp1_app *app, wamp1_call_handle h, wamp1_call *call);
 WAMP1_API const char *wamp1_error_uri_default(wamp1_call_status st);
+/* Is a deferred call still waiting (1), or answered / dropped with its caller (0)? */
+WAMP1_API int wamp1_call_live(const wamp1_app *app, wamp1_call_handle h);
 
 /* Topics and publishing */
 WAMP1_API void wamp1_publish_broker(wamp1_publish *p); /* the standard receivers rule */
@@ -1360,7 +1371,6 @@ struct wamp1_app {
     struct { const char *name; const wamp1_handler *h; } handlers[WAMP1_MAX_HANDLERS];
     struct { wamp1_middleware_fn fn; void *user; } mw[WAMP1_MAX_MIDDLEWARE];
     unsigned nroutes, nhandlers, nmw;
-    int toks_used; /* tokens of the message being handled */
     uint32_t sid_counter;
     uint16_t topic_free, sub_free, prefix_free;
     uint16_t buckets[WAMP1__TOPIC_BUCKETS];
@@ -2580,6 +2590,7 @@ static void wamp1__deliver(wamp1_conn *c) {
         s->cfg.cb.on_message(c, (wamp1_opcode)op, c->rbuf + c->mbase, c->mlen, s->cfg.user);
     c->mlen = 0;
     c->mbase = c->rpos;
+    if (c->state == WAMP1__OPEN) c->deadline = 0; /* a message arrived: the clock restarts */
 }
 
 /* Consume what the receive buffer holds; stops when more bytes are needed. */
@@ -2703,6 +2714,11 @@ static void wamp1__ws_process(wamp1_conn *c) {
         }
     }
     if (c->rpos == c->rlen && c->mlen == 0 && !c->fop && !c->msg_op) c->rpos = c->rlen = c->mbase = 0;
+    /* part of a frame or message is here: it has message_timeout_ms to be completed */
+    if (c->state == WAMP1__OPEN) {
+        if (c->rpos == c->rlen && !c->fop && !c->msg_op) c->deadline = 0;
+        else if (!c->deadline) wamp1__set_deadline(c, s->cfg.message_timeout_ms);
+    }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -2858,6 +2874,7 @@ static void wamp1__defaults(wamp1_config *c) {
     if (!c->max_header_size) c->max_header_size = WAMP1_MAX_HEADER_SIZE;
     if (!c->handshake_timeout_ms) c->handshake_timeout_ms = WAMP1_HANDSHAKE_TIMEOUT_MS;
     if (!c->close_timeout_ms) c->close_timeout_ms = WAMP1_CLOSE_TIMEOUT_MS;
+    if (!c->message_timeout_ms) c->message_timeout_ms = WAMP1_MESSAGE_TIMEOUT_MS;
 }
 
 WAMP1__DEF size_t wamp1_server_memory_size(const wamp1_config *cfg) {
@@ -3055,6 +3072,9 @@ static void wamp1__timers(wamp1_server *s) {
                 wamp1__report(s, c, WAMP1_ERR_CLOSE_TIMEOUT, "no close frame from the peer in time");
                 wamp1__free_conn(c);
                 continue;
+            case WAMP1__OPEN:
+                wamp1__fail(c, WAMP1_CLOSE_POLICY, WAMP1_ERR_MESSAGE_TIMEOUT, "message not completed in time");
+                break;
             default: /* FLUSH or LINGER: the peer does not read or does not close */
                 wamp1__free_conn(c);
                 continue;
@@ -3418,6 +3438,56 @@ WAMP1__DEF int wamp1_json_parse(const char *src, size_t len, wamp1_json_tok *tok
 fail:
     if (err_off) *err_off = pos;
     return err;
+}
+
+/* The parser's state machine with a bit per open container (1: object) instead of tokens. */
+WAMP1__DEF int wamp1_json_validate(const char *src, size_t len, int max_depth)
+{
+    enum { VALUE, KEY, COLON, AFTER };
+    uint64_t objs = 0;
+    uint32_t pos = 0, end = (uint32_t)len;
+    int depth = 0, open = 0, bad;
+    unsigned st = VALUE, c;
+    wamp1_json_tok t;
+    if (max_depth > 64) max_depth = 64;
+    if ((len >> 16) >> 16) return WAMP1_JSON_ESYNTAX;
+    for (;;) {
+        int obj = depth > 0 && ((objs >> (depth - 1)) & 1u);
+        while (pos < end && ((c = (unsigned char)src[pos]) == ' ' || c == '\t' || c == '\n' || c == '\r'))
+            pos++;
+        if (pos == end) return st == AFTER && depth == 0 ? 0 : WAMP1_JSON_ESYNTAX;
+        c = (unsigned char)src[pos];
+        if (st == AFTER && depth == 0) return WAMP1_JSON_ETRAILING;
+        if (c == ']' || c == '}') {
+            if (!depth || (st != AFTER && !open) || c != (obj ? (unsigned)'}' : (unsigned)']')) return WAMP1_JSON_ESYNTAX;
+            pos++;
+            depth--;
+            st = AFTER;
+            open = 0;
+            continue;
+        }
+        open = 0;
+        if (st >= COLON) {
+            if (c != (st == AFTER ? (unsigned)',' : (unsigned)':')) return WAMP1_JSON_ESYNTAX;
+            st = st == AFTER && obj ? KEY : VALUE;
+            pos++;
+            continue;
+        }
+        if (st == KEY && c != '"') return WAMP1_JSON_ESYNTAX;
+        if (c == '[' || c == '{') {
+            if (depth >= max_depth) return WAMP1_JSON_EDEPTH;
+            if (c == '{') objs |= (uint64_t)1 << depth;
+            else objs &= ~((uint64_t)1 << depth);
+            depth++;
+            pos++;
+            st = c == '{' ? KEY : VALUE;
+            open = 1;
+            continue;
+        }
+        pos = wamp1__json_scalar(src, pos, end, &t, &bad);
+        if (bad) return WAMP1_JSON_ESYNTAX;
+        st = st == KEY ? COLON : AFTER;
+    }
 }
 
 WAMP1__DEF int wamp1_json_array_get(const wamp1_json_tok *toks, int ntoks, int arr, uint32_t index)
@@ -5158,12 +5228,9 @@ WAMP1__DEF void wamp1_publish_broker(wamp1_publish *p) {
 WAMP1__DEF int wamp1_app_publish(wamp1_app *app, const char *topic, const char *event_json,
                                  size_t len, const wamp1_publish_opts *opts) {
     wamp1__rcpt r;
-    /* validate the event in the token array's unused tail: a handler that publishes keeps
-       the tokens of the message it is answering */
-    if (wamp1_json_parse(event_json, len, app->toks + app->toks_used, WAMP1_JSON_TOKENS - app->toks_used,
-                         app->cfg.json_max_depth > 0 ? app->cfg.json_max_depth : WAMP1_JSON_DEPTH, NULL) <= 0) {
-        wamp1__report(&app->server, NULL, WAMP1_ERR_MALFORMED,
-                      "publish: event is not JSON or has more tokens than are left");
+    /* validated without tokens: a handler that publishes keeps the tokens of its call */
+    if (wamp1_json_validate(event_json, len, app->cfg.json_max_depth > 0 ? app->cfg.json_max_depth : WAMP1_JSON_DEPTH) != 0) {
+        wamp1__report(&app->server, NULL, WAMP1_ERR_MALFORMED, "publish: the event is not JSON");
         return -1;
     }
     memset(&r, 0, sizeof r);
@@ -5450,6 +5517,12 @@ WAMP1__DEF wamp1_call_handle wamp1_call_defer(wamp1_call *call) {
         return h;
     }
     return h;
+}
+
+WAMP1__DEF int wamp1_call_live(const wamp1_app *app, wamp1_call_handle h) {
+    uint32_t i = (h.id & 0xFFFFu);
+    return i > 0 && i <= WAMP1_MAX_PENDING_CALLS && app->pending[i - 1].used &&
+           app->pending[i - 1].gen == (uint16_t)(h.id >> 16);
 }
 
 WAMP1__DEF int wamp1_call_resume(wamp1_app *app, wamp1_call_handle h, wamp1_call *call) {
@@ -5767,7 +5840,6 @@ static void wamp1__app_message(wamp1_conn *c, wamp1_opcode op, const uint8_t *da
         wamp1__malformed(app, c, WAMP1_CLOSE_INVALID_DATA, "not a WAMP message array");
         return;
     }
-    app->toks_used = n;
     switch (type) {
     case WAMP1_MSG_PREFIX: wamp1__on_prefix(app, c, json); break;
     case WAMP1_MSG_CALL: wamp1__on_call(app, c, json, n); break;
@@ -5776,7 +5848,6 @@ static void wamp1__app_message(wamp1_conn *c, wamp1_opcode op, const uint8_t *da
     case WAMP1_MSG_PUBLISH: wamp1__on_publish(app, c, json); break;
     default: wamp1__malformed(app, c, WAMP1_CLOSE_INVALID_DATA, "message type a client must not send");
     }
-    app->toks_used = 0;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -87,7 +87,7 @@ static wamp1_call_status rpc_publish(wamp1_call *call, void *user) {
         const wamp1_json_tok *e = &call->toks[ev];
         const char *src = call->json + e->start - (e->type == WAMP1_JSON_STRING ? 1 : 0);
         size_t len = e->len + (e->type == WAMP1_JSON_STRING ? 2u : 0u);
-        (void)wamp1_app_publish(call->app, full, src, len, NULL);
+        if (wamp1_app_publish(call->app, full, src, len, NULL) < 0) return WAMP1_CALL_INTERNAL;
     }
     wamp1_jw_null(wamp1_call_result_begin(call));
     wamp1_call_result_end(call);
@@ -106,6 +106,13 @@ static wamp1_call_status rpc_sleep(wamp1_call *call, void *user) {
     if (call->argc != 1 || call->toks[k].type != WAMP1_JSON_NUMBER ||
         wamp1_json_get_int(call->json, &call->toks[k], &ms) != 0 || ms < 0 || ms > 5000)
         return WAMP1_CALL_INVALID_ARGUMENT;
+    if (nsleeps >= MAX_SLEEPS) { /* forget sleeps whose callers have gone */
+        unsigned i = 0;
+        while (i < nsleeps) {
+            if (!wamp1_call_live(call->app, sleeps[i].h)) sleeps[i] = sleeps[--nsleeps];
+            else i++;
+        }
+    }
     if (nsleeps >= MAX_SLEEPS) return WAMP1_CALL_INTERNAL;
     sleeps[nsleeps].h = wamp1_call_defer(call);
     if (sleeps[nsleeps].h.id == 0) return WAMP1_CALL_INTERNAL;

@@ -840,9 +840,55 @@ static void test_div10(void)
     passed++;
 }
 
+/* wamp1_json_validate answers as wamp1_json_parse does, without tokens: every document of
+   the tables, every depth around the limit, and random mutations of them. */
+static wamp1_json_tok vtoks[NT];
+
+static void test_validate(void)
+{
+    unsigned i, k;
+    uint32_t seed = 7;
+    char doc[256];
+    for (i = 0; i < sizeof y_docs / sizeof *y_docs; i++)
+        CHECK(wamp1_json_validate(y_docs[i], strlen(y_docs[i]), 64) == 0, "validate y_ '%s'", y_docs[i]);
+    for (i = 0; i < sizeof n_docs / sizeof *n_docs; i++) {
+        int r = wamp1_json_validate(n_docs[i].doc, strlen(n_docs[i].doc), 64);
+        CHECK(r == n_docs[i].err || (n_docs[i].err == WAMP1_JSON_ETOKENS && r == 0),
+              "validate n_ '%s': %d, want %d", n_docs[i].doc, r, n_docs[i].err);
+    }
+    for (k = 1; k < 70; k++) { /* [[[...]]] k deep, against limits around it */
+        char deep[160];
+        int lim;
+        for (i = 0; i < k; i++) deep[i] = '[';
+        for (i = 0; i < k; i++) deep[k + i] = ']';
+        for (lim = (int)k - 1; lim <= (int)k + 1; lim++) {
+            int want = wamp1_json_parse(deep, 2 * k, vtoks, NT, lim, NULL);
+            int got = wamp1_json_validate(deep, 2 * k, lim);
+            if (lim > 64) continue; /* the validator nests at most 64 deep */
+            CHECK((want > 0 && got == 0) || want == got, "validate depth %u limit %d: %d vs %d", k, lim, got, want);
+        }
+    }
+    for (k = 0; k < 200000; k++) { /* mutations of valid documents */
+        const char *src = y_docs[k % (sizeof y_docs / sizeof *y_docs)];
+        size_t n = strlen(src), m;
+        int want, got;
+        if (n >= sizeof doc) continue;
+        memcpy(doc, src, n);
+        for (m = 0; m < 1 + k % 3 && n; m++) {
+            seed = seed * 1103515245u + 12345u;
+            doc[(seed >> 8) % n] = "[]{}\",:0e-.tfn \\u"[(seed >> 20) % 18];
+        }
+        want = wamp1_json_parse(doc, n, vtoks, NT, 32, NULL);
+        got = wamp1_json_validate(doc, n, 32);
+        CHECK((want > 0 && got == 0) || (want == got && want < 0) || (want == WAMP1_JSON_ETOKENS && got == 0),
+              "validate mutation '%.*s': %d vs %d", (int)n, doc, got, want);
+    }
+}
+
 int main(void)
 {
     test_documents();
+    test_validate();
     test_structure();
     test_limits();
     test_strings();

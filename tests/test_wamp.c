@@ -2331,11 +2331,74 @@ TEST(test_session_id_without_random) {
     tp.fail_random = 0;
 }
 
+/* wamp1_call_live: waiting while deferred, not after the answer or the caller's exit */
+static wamp1_call_handle live_h;
+static wamp1_call_status h_defer_keep(wamp1_call *call, void *user) {
+    (void)user;
+    live_h = wamp1_call_defer(call);
+    return WAMP1_CALL_OK;
+}
+
+TEST(test_call_live) {
+    static const wamp1_handler h = {h_defer_keep, NULL, NULL, NULL, NULL};
+    wamp1_call call;
+    int cl;
+    setup();
+    (void)wamp1_app_add_rpc(&g_app, "http://x/keep", &h);
+    cl = WCONNECT();
+    send_text(cl, "[2,\"k1\",\"http://x/keep\"]");
+    pump(2);
+    CHECK(wamp1_call_live(&g_app, live_h));
+    CHECK_EQ_INT(wamp1_call_resume(&g_app, live_h, &call), 0);
+    wamp1_jw_int(wamp1_call_result_begin(&call), 1);
+    (void)wamp1_call_result_end(&call);
+    CHECK(!wamp1_call_live(&g_app, live_h));
+    EXPECT_MSG(cl, "[3,\"k1\",1]");
+    send_text(cl, "[2,\"k2\",\"http://x/keep\"]");
+    pump(2);
+    CHECK(wamp1_call_live(&g_app, live_h));
+    wamp1_testport_client_reset(&tp, cl);
+    pump(2);
+    CHECK(!wamp1_call_live(&g_app, live_h));
+}
+
+/* a handler publishes an event with more tokens than the call leaves unused */
+static wamp1_call_status h_pub_big(wamp1_call *call, void *user) {
+    static char ev[20000];
+    size_t n = 0;
+    int i;
+    (void)user;
+    ev[n++] = '[';
+    for (i = 0; i < 1000; i++) n += (size_t)sprintf(ev + n, "%s%d", i ? "," : "", i % 10);
+    ev[n++] = ']';
+    CHECK_EQ_INT(wamp1_app_publish(call->app, "http://x/t/big", ev, n, NULL), 1);
+    wamp1_jw_int(wamp1_call_result_begin(call), (int64_t)call->argc);
+    (void)wamp1_call_result_end(call);
+    return WAMP1_CALL_OK;
+}
+
+TEST(test_publish_big_event_from_handler) {
+    static const wamp1_handler h = {h_pub_big, NULL, NULL, NULL, NULL};
+    int a, b;
+    const char *m;
+    setup();
+    (void)wamp1_app_add_rpc(&g_app, "http://x/pubbig", &h);
+    a = WCONNECT();
+    b = WCONNECT();
+    send_text(b, "[5,\"http://x/t/big\"]");
+    send_text(a, "[2,\"pb\",\"http://x/pubbig\",1,2,3]");
+    EXPECT_MSG(a, "[3,\"pb\",3]");
+    m = recv_text(b);
+    CHECK(m && strncmp(m, "[8,\"http://x/t/big\",[0,1,2,", 27) == 0);
+}
+
 int main(void) {
     RUN(test_welcome);
     RUN(test_answer_twice);
     RUN(test_writer_left_open);
     RUN(test_session_id_without_random);
+    RUN(test_call_live);
+    RUN(test_publish_big_event_from_handler);
     RUN(test_welcome_server_ident);
     RUN(test_handshake_subprotocol);
     RUN(test_call_routes);

@@ -730,6 +730,32 @@ TEST(test_backpressure) {
     CHECK(ev_last_error != WAMP1_ERR_SLOW_CONSUMER);
 }
 
+/* a frame begun and never finished is failed with 1008 at the message timeout; a client
+   that keeps completing messages is not, however long it stays */
+TEST(test_message_timeout) {
+    int cl, cl2, i;
+    static uint8_t f[300];
+    size_t n;
+    setup();
+    cl = open_client();
+    cl2 = open_client();
+    n = t_frame(f, 1, 1, 0, "a half-sent frame that never ends", 33, 1);
+    wamp1_testport_write(&tp, cl, f, n / 2);
+    for (i = 0; i < (int)(WAMP1_MESSAGE_TIMEOUT_MS / 1000) + 2; i++) {
+        /* cl2 sends a whole small message every second, in two pieces */
+        size_t k = t_frame(f, 1, 1, 0, "tick", 4, 1);
+        wamp1_testport_write(&tp, cl2, f, 3);
+        pump(1);
+        wamp1_testport_write(&tp, cl2, f + 3, k - 3);
+        pump(1);
+        CHECK(expect_frame(cl2, 1, "tick", 4));
+        tp.now += 1000;
+        pump(1);
+    }
+    CHECK(expect_close(cl, 1008));
+    CHECK_EQ_INT(wamp1_testport_server_closed(&tp, cl2), 0);
+}
+
 int main(void) {
     RUN(test_accept_key);
     RUN(test_sha1_vectors);
@@ -762,5 +788,6 @@ int main(void) {
     RUN(test_shutdown_1001);
     RUN(test_half_close_flushes);
     RUN(test_backpressure);
+    RUN(test_message_timeout);
     return t_summary("ws");
 }
