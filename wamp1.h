@@ -1747,11 +1747,20 @@ static void wamp1__unpark(wamp1_conn *c) {
     uint32_t cap = c->srv->cfg.send_buffer_size, len, end;
     if (!fw || !fw->is_parked) return;
     len = fw->parked;
-    memmove(c->sbuf + c->stail + 10, c->sbuf + cap - c->parked, len);
-    c->parked -= len;
+    end = cap - (c->parked - len); /* the top once this message is back */
     fw->is_parked = 0;
     fw->at = c->stail;
-    end = cap - c->parked;
+    if (c->stail + 10u + len > end) {
+        /* a control frame took the room it needed: the message cannot continue */
+        c->parked -= len;
+        fw->w.buf = (char *)c->sbuf + c->stail;
+        fw->w.len = 0;
+        fw->w.cap = 0;
+        fw->w.overflow = 1;
+        return;
+    }
+    memmove(c->sbuf + c->stail + 10, c->sbuf + cap - c->parked, len);
+    c->parked -= len;
     fw->w.buf = (char *)c->sbuf + c->stail + 10;
     fw->w.cap = end > c->stail + 10 + WAMP1__CONTROL_RESERVE ? end - c->stail - 10 - WAMP1__CONTROL_RESERVE : 0;
     if (fw->w.cap < len) fw->w.cap = len;

@@ -181,9 +181,81 @@ TEST(test_kept_request_small_buffer) {
     CHECK(closes_after_eof(cl));
 }
 
+/* ---- an open in-place message must come back inside the send buffer ----------------
+   fuzz_wamp (rpc#mixed "AdcE"): while an answer is written in place, its bytes are parked
+   at the top of the send buffer when another frame is queued, and put back behind that
+   frame, 10 bytes up (room for its frame header). A control frame may take the send
+   buffer's last bytes (it skips the reserve kept for them), so a close frame queued after a
+   data frame that nearly filled the buffer left less than those 10 bytes: putting the
+   message back wrote up to 10 bytes past the end of the send buffer, into the next
+   connection's receive buffer or past the memory block. The test gives the server exactly
+   one connection's memory followed by a guard area that must stay untouched. */
+
+#define GUARD 64
+static uint8_t one_conn[WAMP1_RECV_BUFFER_SIZE + WAMP1_SEND_BUFFER_SIZE + GUARD];
+static long inplace_slack;
+static int inplace_end_rc = 99;
+
+static void on_message_inplace(wamp1_conn *c, wamp1_opcode op, const uint8_t *d, size_t n, void *u) {
+    static char fill[WAMP1_SEND_BUFFER_SIZE];
+    char reason[124];
+    wamp1_frame_writer fw;
+    wamp1_jwriter *w;
+    long room;
+    (void)op; (void)d; (void)n; (void)u;
+    memset(fill, 'f', sizeof fill);
+    memset(reason, 'r', 123);
+    reason[123] = 0;
+    w = wamp1_conn_json_begin(c, &fw);                 /* the open message: 102 bytes */
+    if (!w) return;
+    wamp1_jw_string(w, fill, 100);
+    /* a binary frame (4-byte header) that leaves `slack` bytes beside the open message */
+    room = (long)wamp1_conn_send_space(c) - (long)(w->len + 10) - 4 - inplace_slack;
+    if (room > 0) (void)wamp1_conn_send_binary(c, fill, (size_t)room);
+    wamp1_conn_close(c, 4000, reason);                 /* a 127-byte close frame */
+    inplace_end_rc = wamp1_conn_json_end(&fw);
+}
+
+TEST(test_inplace_message_stays_in_buffer) {
+    long slack;
+    for (slack = -14; slack <= 2; slack++) {
+        wamp1_config cfg;
+        uint8_t f[64], junk[8192];
+        size_t k, i;
+        int cl, intact = 1;
+        memset(one_conn + sizeof one_conn - GUARD, 0xA5, GUARD);
+        wamp1_testport_init(&tp, &port);
+        memset(&cfg, 0, sizeof cfg);
+        cfg.port = &port;
+        cfg.memory = one_conn;
+        cfg.memory_size = sizeof one_conn - GUARD;
+        cfg.cb.on_message = on_message_inplace;
+        if (wamp1_server_init(&srv, &cfg) != 0 || wamp1_server_listen(&srv) != 0) {
+            printf("FAIL: server setup\n");
+            exit(1);
+        }
+        inplace_slack = slack;
+        inplace_end_rc = 99;
+        cl = wamp1_testport_connect(&tp);
+        wamp1_testport_write(&tp, cl, t_upgrade, sizeof t_upgrade - 1);
+        pump(3);
+        (void)wamp1_testport_read(&tp, cl, junk, sizeof junk);
+        k = t_frame(f, 1, 1, 0, "go", 2, 1);
+        wamp1_testport_write(&tp, cl, f, k);
+        pump(3);
+        for (i = sizeof one_conn - GUARD; i < sizeof one_conn; i++)
+            if (one_conn[i] != 0xA5) intact = 0;
+        if (!intact) printf("  slack %ld: bytes written past the send buffer\n", slack);
+        CHECK(intact);
+        CHECK(inplace_end_rc == -1); /* closed meanwhile: nothing is queued */
+        CHECK(closes_after_eof(cl));
+    }
+}
+
 int main(void) {
     RUN(test_method_case_sensitive);
     RUN(test_kept_request_default_buffers);
     RUN(test_kept_request_small_buffer);
+    RUN(test_inplace_message_stays_in_buffer);
     return t_summary("regress");
 }
