@@ -445,10 +445,14 @@ WAMP1_API int wamp1_cidr_match(const wamp1_cidr *c, const wamp1_addr *a);
 
 /* A list of ranges kept in storage that the caller owns (cap entries). It may
  * be changed at run time, from the thread that runs the server loop. */
-typedef struct wamp1_blocklist {
+typedef struct wamp1_blocklist wamp1_blocklist;
+struct wamp1_blocklist {
     wamp1_cidr *rules;
     uint16_t count, cap;
-} wamp1_blocklist;
+    /* set by wamp1_blocklist_init(): the chain reaches the matcher through it, so a
+       program that configures no blocklist does not link the address code */
+    int (*match)(const wamp1_blocklist *bl, const wamp1_addr *a);
+};
 
 WAMP1_API void wamp1_blocklist_init(wamp1_blocklist *bl, wamp1_cidr *storage, uint16_t cap);
 /* Adds "ADDR" or "ADDR/BITS" (NUL-terminated). Returns 0 (also when an equal
@@ -495,6 +499,9 @@ typedef struct wamp1_origin_rule {
     uint16_t port;       /* 0: the default port of the scheme */
     uint8_t wildcard;    /* 1 for "*.host" */
     uint8_t any_port;    /* set by the caller: match the host on every port */
+    /* set by wamp1_origin_rule_parse(): the chain calls the first rule's, so a program
+       without origin rules does not link the origin code; rules made otherwise allow nothing */
+    int (*allowed)(const struct wamp1_origin_rule *rules, int n, const char *origin, size_t len);
 } wamp1_origin_rule;
 
 /* Parses one rule from s[0..n). Returns 0 or -1. */
@@ -1438,7 +1445,7 @@ static int wamp1__ieq(const char *a, size_t an, const char *b) {
 }
 
 /* Writes the decimal form of v; returns its length (at most 20). */
-static size_t wamp1__fmt_u(uint64_t v, char *out) {
+static size_t wamp1__fmt_u(uint32_t v, char *out) {
     char tmp[20];
     size_t n = 0, i;
     do {
@@ -1452,7 +1459,7 @@ static size_t wamp1__fmt_u(uint64_t v, char *out) {
 static int wamp1__is_tchar(unsigned char c) {
     if (c >= '0' && c <= '9') return 1;
     if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return 1;
-    return c != 0 && strchr("!#$%&'*+-.^_`|~", (int)c) != NULL;
+    return c != 0 && memchr("!#$%&'*+-.^_`|~", (int)c, 15) != NULL;
 }
 
 static int wamp1__is_ws(char c) { return c == ' ' || c == '\t'; }
@@ -1565,8 +1572,10 @@ WAMP1__DEF size_t wamp1_base64_encode(const uint8_t *in, size_t n, char *out) {
 }
 
 static int wamp1__b64_val(char c) {
-    const char *p = c ? strchr(wamp1__b64, c) : NULL;
-    return p ? (int)(p - wamp1__b64) : -1;
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    return c == '+' ? 62 : c == '/' ? 63 : -1;
 }
 
 /* A Sec-WebSocket-Key must be the base64 form of exactly 16 bytes. */
@@ -1854,7 +1863,7 @@ static void wamp1__http_error(wamp1_conn *c, int status, const char *why) {
     const char *extra = status == 426 ? extra426 : status == 405 ? "Allow: GET\r\n" : "";
     size_t tl = strlen(text), el = strlen(extra);
     memcpy(buf, "HTTP/1.1 ", 9); n = 9;
-    n += wamp1__fmt_u((uint64_t)status, buf + n);
+    n += wamp1__fmt_u((uint32_t)status, buf + n);
     buf[n++] = ' ';
     memcpy(buf + n, text, tl); n += tl;
     memcpy(buf + n, "\r\n", 2); n += 2;
@@ -1862,7 +1871,7 @@ static void wamp1__http_error(wamp1_conn *c, int status, const char *why) {
     {
         static const char tail[] = "Content-Type: text/plain\r\nContent-Length: ";
         memcpy(buf + n, tail, sizeof tail - 1); n += sizeof tail - 1;
-        n += wamp1__fmt_u(tl + 1, buf + n);
+        n += wamp1__fmt_u((uint32_t)(tl + 1), buf + n);
         memcpy(buf + n, "\r\nConnection: close\r\n\r\n", 23); n += 23;
         memcpy(buf + n, text, tl); n += tl;
         buf[n++] = '\n';
@@ -1881,7 +1890,7 @@ WAMP1__DEF void wamp1_conn_http_respond(wamp1_conn *c, int status, const char *c
     if (!c || c->state != WAMP1__HTTP) return;
     if (!content_type) content_type = "text/plain";
     memcpy(h, "HTTP/1.1 ", 9); n = 9;
-    n += wamp1__fmt_u((uint64_t)status, h + n);
+    n += wamp1__fmt_u((uint32_t)status, h + n);
     h[n++] = ' ';
     tl = strlen(text);
     if (tl > 40) tl = 40;
@@ -1891,7 +1900,7 @@ WAMP1__DEF void wamp1_conn_http_respond(wamp1_conn *c, int status, const char *c
     if (tl > 64) tl = 64;
     memcpy(h + n, content_type, tl); n += tl;
     memcpy(h + n, "\r\nContent-Length: ", 18); n += 18;
-    n += wamp1__fmt_u(len, h + n);
+    n += wamp1__fmt_u((uint32_t)len, h + n);
     memcpy(h + n, "\r\nConnection: close\r\n\r\n", 23); n += 23;
     c->shead = c->stail = 0;
     if (wamp1__send_raw(c, h, n) != 0 || wamp1__send_raw(c, body, len) != 0) {
@@ -2185,7 +2194,8 @@ WAMP1__DEF wamp1_link *wamp1_server_links(wamp1_server *s) { return s->links; }
 /* ------------------------------------------------------------------------ */
 
 static int wamp1__link_block(wamp1_link *self, wamp1_conn *c) {
-    return wamp1_blocklist_match((const wamp1_blocklist *)self->state, &c->peer) ? 403 : 0;
+    const wamp1_blocklist *bl = (const wamp1_blocklist *)self->state;
+    return bl->match && bl->match(bl, &c->peer) ? 403 : 0;
 }
 
 static int wamp1__link_origin(wamp1_link *self, wamp1_conn *c, const wamp1_request *req) {
@@ -2193,7 +2203,8 @@ static int wamp1__link_origin(wamp1_link *self, wamp1_conn *c, const wamp1_reque
     size_t n;
     const char *o = wamp1_request_header(req, "origin", &n);
     (void)c;
-    return o && wamp1_origin_allowed(s->cfg.origins, (int)s->cfg.origin_count, o, n) ? 0 : 403;
+    const wamp1_origin_rule *r = s->cfg.origins;
+    return o && r->allowed && r->allowed(r, (int)s->cfg.origin_count, o, n) ? 0 : 403;
 }
 
 #ifndef WAMP1_NO_SESSION
@@ -4313,6 +4324,7 @@ WAMP1__DEF void wamp1_blocklist_init(wamp1_blocklist *bl, wamp1_cidr *storage, u
     bl->rules = storage;
     bl->count = 0;
     bl->cap = cap;
+    bl->match = wamp1_blocklist_match;
 }
 
 /* Parses s and finds an equal rule: returns its index, -1 for bad syntax,
@@ -4410,7 +4422,9 @@ static unsigned wamp1__mw_default_port(const char *sc, size_t n)
 
 WAMP1__DEF int wamp1_origin_rule_parse(wamp1_origin_rule *r, const char *s, size_t n)
 {
-    return wamp1__mw_origin_split(s, n, 1, r);
+    int rc = wamp1__mw_origin_split(s, n, 1, r);
+    r->allowed = wamp1_origin_allowed;
+    return rc;
 }
 
 WAMP1__DEF int wamp1_origin_allowed(const wamp1_origin_rule *rules, int n, const char *origin, size_t len)
@@ -5271,9 +5285,10 @@ WAMP1__DEF int wamp1_route_match(const char *pat, const char *uri, size_t n, wam
     if (m) m->count = 0;
     while (*pat) {
         if (*pat == '{') {
-            const char *name = pat + 1, *close = strchr(name, '}');
+            const char *name = pat + 1, *close = name;
             size_t start = i;
-            if (!close) return 0;
+            while (*close && *close != '}') close++;
+            if (!*close) return 0;
             while (i < n && uri[i] != '/' && uri[i] != '#' && uri[i] != '?' &&
                    (close[1] == 0 || uri[i] != close[1]))
                 i++;
@@ -5363,13 +5378,18 @@ static const wamp1_route *wamp1__route(wamp1_app *app, int kind, const char *uri
     return best;
 }
 
+static int wamp1__streq(const char *a, const char *b) {
+    while (*a && *a == *b) a++, b++;
+    return *a == *b;
+}
+
 static const wamp1_handler *wamp1__resolve(wamp1_app *app, const wamp1_route *r) {
     unsigned i;
     if (app->cfg.resolve) return app->cfg.resolve(app, r, app->cfg.user);
     if (r->handler) return r->handler;
     if (!r->handler_name) return NULL;
     for (i = 0; i < app->nhandlers; i++)
-        if (strcmp(app->handlers[i].name, r->handler_name) == 0) return app->handlers[i].h;
+        if (wamp1__streq(app->handlers[i].name, r->handler_name)) return app->handlers[i].h;
     return NULL;
 }
 
