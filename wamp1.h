@@ -867,7 +867,8 @@ WAMP1_API int wamp1_server_listen(wamp1_server *s);
 WAMP1_API uint16_t wamp1_server_port(const wamp1_server *s);
 WAMP1_API int wamp1_server_poll(wamp1_server *s, int timeout_ms);
 WAMP1_API int wamp1_server_run(wamp1_server *s);
-WAMP1_API void wamp1_server_stop(wamp1_server *s); /* async-signal-safe */
+WAMP1_API void wamp1_server_stop(wamp1_server *s); /* async-signal-safe, any thread */
+WAMP1_API int wamp1_server_stopping(const wamp1_server *s); /* stop was asked for */
 WAMP1_API int wamp1_server_shutdown(wamp1_server *s, uint32_t timeout_ms);
 WAMP1_API void wamp1_server_wake(wamp1_server *s);
 WAMP1_API uint64_t wamp1_server_now(const wamp1_server *s);
@@ -1013,7 +1014,7 @@ struct wamp1_server {
     uint32_t open_conns;  /* non-free slots */
     uint32_t limit;       /* run-time connection limit */
     uint32_t max_message, max_frame, max_header;
-    volatile int stop;
+    int stop; /* read and written through WAMP1__FLAG_GET/SET */
     int shutting_down;
     uint16_t bound_port;
     uint8_t nlisten;
@@ -1433,6 +1434,16 @@ extern "C" {
 /* ------------------------------------------------------------------------ */
 /*  Small helpers                                                           */
 /* ------------------------------------------------------------------------ */
+
+/* The stop flag is set from signal handlers and other threads: atomic where the compiler
+   offers it (lock-free for int, so also async-signal-safe), volatile otherwise. */
+#if defined(__GNUC__) || defined(__clang__)
+#define WAMP1__FLAG_SET(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define WAMP1__FLAG_GET(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#else
+#define WAMP1__FLAG_SET(p, v) (*(volatile int *)(p) = (v))
+#define WAMP1__FLAG_GET(p) (*(volatile const int *)(p))
+#endif
 
 static char wamp1__lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c; }
 
@@ -2997,9 +3008,11 @@ WAMP1__DEF wamp1_conn *wamp1_server_next_conn(wamp1_server *s, wamp1_conn *prev)
 }
 
 WAMP1__DEF void wamp1_server_stop(wamp1_server *s) {
-    s->stop = 1;
+    WAMP1__FLAG_SET(&s->stop, 1);
     if (s->port->wake) s->port->wake(s->port->ctx);
 }
+
+WAMP1__DEF int wamp1_server_stopping(const wamp1_server *s) { return WAMP1__FLAG_GET(&s->stop) != 0; }
 
 WAMP1__DEF void wamp1_server_wake(wamp1_server *s) {
     if (s->port->wake) s->port->wake(s->port->ctx);
@@ -3185,7 +3198,7 @@ WAMP1__DEF int wamp1_server_poll(wamp1_server *s, int timeout_ms) {
         s->pfds[n].revents = 0;
         s->pfd_conn[n++] = (uint16_t)i;
     }
-    timeout_ms = wamp1__next_timeout(s, s->stop ? 0 : timeout_ms);
+    timeout_ms = wamp1__next_timeout(s, WAMP1__FLAG_GET(&s->stop) ? 0 : timeout_ms);
     ready = s->port->wait(s->port->ctx, s->pfds, n, timeout_ms);
     s->now = s->port->now_ms(s->port->ctx);
     if (ready > 0) {
@@ -3236,10 +3249,7 @@ WAMP1__DEF int wamp1_server_poll(wamp1_server *s, int timeout_ms) {
 }
 
 WAMP1__DEF int wamp1_server_run(wamp1_server *s) {
-    while (!s->stop)
-        if (wamp1_server_poll(s, -1) < 0 && !s->stop) {
-            /* wait() failed (e.g. EINTR was already retried by the port): keep going */
-        }
+    while (!wamp1_server_stopping(s)) (void)wamp1_server_poll(s, -1);
     return 0;
 }
 
@@ -3248,7 +3258,7 @@ WAMP1__DEF int wamp1_server_shutdown(wamp1_server *s, uint32_t timeout_ms) {
     uint32_t i;
     unsigned k;
     s->shutting_down = 1;
-    s->stop = 0;
+    WAMP1__FLAG_SET(&s->stop, 0);
     s->now = s->port->now_ms(s->port->ctx);
     end = s->now + timeout_ms;
     for (k = 0; k < s->nlisten; k++) s->port->close(s->port->ctx, s->listeners[k]);

@@ -236,7 +236,7 @@ int main(int argc, char **argv) {
     printf("listening on %s:%u\n", opt.host, (unsigned)wamp1_server_port(wamp1_app_server(&demo_app)));
     fflush(stdout);
 
-    while (!wamp1_app_server(&demo_app)->stop) {
+    while (!wamp1_server_stopping(wamp1_app_server(&demo_app))) {
         uint64_t now = wamp1_server_now(wamp1_app_server(&demo_app));
         wamp1_app_poll(&demo_app, demo_sleeps_timeout(now));
         demo_sleeps_fire(&demo_app, wamp1_server_now(wamp1_app_server(&demo_app)));

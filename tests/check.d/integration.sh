@@ -9,3 +9,9 @@ if command -v node >/dev/null 2>&1 && [ -d node_modules/ws ]; then
 else
   skip integration-demo-ws "node or npm ws (npm ci) is not installed"
 fi
+# the cross-thread queue under ThreadSanitizer
+if have clang && echo 'int main(void){return 0;}' | clang -x c -fsanitize=thread -o build/.tsan - 2>/dev/null; then
+  suite tsan-threads 180 bash -c "clang -std=c99 -g -O1 -fsanitize=thread -o build/tsan_threads tests/test_threads.c -lpthread && ./build/tsan_threads"
+else
+  skip tsan-threads "clang with ThreadSanitizer is not installed"
+fi
