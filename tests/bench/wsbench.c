@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #define MAXC 1024
-#define BUF (1u << 20)
+#define BUF (4u << 20)
 
 typedef struct client {
     int fd;
