@@ -786,7 +786,8 @@ WAMP1_API void wamp1_php_files_provider(wamp1_session_provider *p, const char *d
    JSON writer: wamp1_conn_json_begin() gives the writer, wamp1_conn_json_end() frames and
    queues what it wrote. Other messages may be sent to the same connection meanwhile (even
    another in-place message): they are queued before it, and the open message keeps what
-   it has written. Begin and end must pair up in order, within one callback. */
+   it has written. Begin and end must pair up in order, within one callback, and only the
+   innermost open message may be written to. */
 typedef struct wamp1_frame_writer {
     wamp1_jwriter w;
     wamp1_conn *c;
@@ -2748,6 +2749,8 @@ static void wamp1__ws_process(wamp1_conn *c) {
     /* part of a frame or message is here: it has message_timeout_ms to be completed */
     if (c->state == WAMP1__OPEN) {
         if (c->rpos == c->rlen && !c->fop && !c->msg_op) c->deadline = 0;
+        else if (c->stail - c->shead > s->cfg.send_buffer_size / 2)
+            c->deadline = 0; /* held back by backpressure: the wait is ours, not the peer's */
         else if (!c->deadline) wamp1__set_deadline(c, s->cfg.message_timeout_ms);
     }
 }

@@ -756,6 +756,29 @@ TEST(test_message_timeout) {
     CHECK_EQ_INT(wamp1_testport_server_closed(&tp, cl2), 0);
 }
 
+/* a client that pipelines complete requests and stops reading is held back by backpressure,
+   and that wait does not count as its message being late */
+TEST(test_backpressure_no_timeout) {
+    int cl, i;
+    static uint8_t burst[40 * 220];
+    size_t k = 0;
+    setup_with(tweak_small_send);
+    cl = open_client();
+    for (i = 0; i < 40; i++) {
+        char m[200];
+        memset(m, 'q', sizeof m);
+        k += t_frame(burst + k, 1, 1, 0, m, sizeof m, 1);
+    }
+    tp.out_limit = 1; /* reads nothing for now */
+    wamp1_testport_write(&tp, cl, burst, k);
+    pump(3);
+    tp.now += WAMP1_MESSAGE_TIMEOUT_MS + 1000;
+    pump(2);
+    CHECK(ev_last_error != WAMP1_ERR_MESSAGE_TIMEOUT);
+    CHECK_EQ_INT(wamp1_testport_server_closed(&tp, cl), 0);
+    tp.out_limit = 0;
+}
+
 int main(void) {
     RUN(test_accept_key);
     RUN(test_sha1_vectors);
@@ -789,5 +812,6 @@ int main(void) {
     RUN(test_half_close_flushes);
     RUN(test_backpressure);
     RUN(test_message_timeout);
+    RUN(test_backpressure_no_timeout);
     return t_summary("ws");
 }
