@@ -75,30 +75,47 @@
      WAMP1_SEND_BUFFER_SIZE     4096    default send buffer per connection
      WAMP1_STATIC_MEMORY_SIZE   pool * (recv + send); the buffer block used when the
                                 configuration gives none (0: none, then cfg.memory is needed)
+     WAMP1_SMALL_DEFAULTS       1 when both buffer sizes are <= 2048, else 0: a small build,
+                                where the defaults marked "small:" below apply instead
      WAMP1_MAX_HEADER_SIZE      4096    HTTP header block (431 beyond)
      WAMP1_MAX_HEADERS          32      header lines (431 beyond)
      WAMP1_HANDSHAKE_TIMEOUT_MS 10000   slow-loris guard
      WAMP1_CLOSE_TIMEOUT_MS     3000    wait for the peer's close frame / FIN
      WAMP1_REJECT_SLOTS         8       sockets answered 503 and drained when the pool is full
-     WAMP1_MAX_ATTRS            4/conn  attribute records; WAMP1_MAX_ATTRS_PER_CONN 8
-     WAMP1_ATTR_KEY_SIZE        16      WAMP1_ATTR_VALUE_SIZE 32 (bytes values)
+                                (small: 2; 0: answered 503 and closed at once)
+     WAMP1_MAX_ATTRS            4/conn  attribute records (small: 1/conn; 0: no attribute
+                                store, setters return -2); WAMP1_MAX_ATTRS_PER_CONN 8
+     WAMP1_ATTR_KEY_SIZE        16      WAMP1_ATTR_VALUE_SIZE 32 (small: 16) (bytes values)
+     WAMP1_COUNTER              uint64_t  statistics counters (small: uint32_t, they wrap)
      WAMP1_SOCKET               int     (SOCKET on Windows, set by port/wamp1_win32.h);
                                 WAMP1_INVALID_SOCKET -1 (INVALID_SOCKET on Windows)
      WAMP1_MAX_TOPICS           16      topic pool
      WAMP1_MAX_SUBSCRIPTIONS    4/conn  subscription records
-     WAMP1_MAX_URI              128     longest (expanded) URI
-     WAMP1_MAX_PREFIXES         2/conn  PREFIX records; WAMP1_MAX_PREFIXES_PER_CONN 8
-     WAMP1_MAX_PREFIX_NAME      16      WAMP1_MAX_PREFIX_URI 96
-     WAMP1_MAX_PENDING_CALLS    16      deferred calls; WAMP1_MAX_CALLID 64 (bytes, JSON)
-     WAMP1_MAX_ROUTES 16, WAMP1_MAX_HANDLERS 16, WAMP1_MAX_MIDDLEWARE 4, WAMP1_MAX_PARAMS 4
-     WAMP1_JSON_TOKENS          128     tokens of one WAMP message
+     WAMP1_MAX_URI              128     longest (expanded) URI (small: 48)
+     WAMP1_MAX_PREFIXES         2/conn  PREFIX records (small: 1/conn);
+                                WAMP1_MAX_PREFIXES_PER_CONN 8
+     WAMP1_MAX_PREFIX_NAME      16      WAMP1_MAX_PREFIX_URI 96 (small: 40)
+     WAMP1_MAX_PENDING_CALLS    16      deferred calls (small: 4); WAMP1_MAX_CALLID 64
+                                (small: 32) (bytes, JSON)
+     WAMP1_MAX_ROUTES 16, WAMP1_MAX_HANDLERS 16, WAMP1_MAX_MIDDLEWARE 4 (small: 8, 8, 2),
+                                WAMP1_MAX_PARAMS 4
+     WAMP1_JSON_TOKENS          128     tokens of one WAMP message (small: 32)
+     WAMP1_JSON_SMALL_TOKENS    0       16-bit JSON tokens, 10 instead of 20 bytes; documents
+                                of 64 KiB or more are refused (small: 1)
      WAMP1_JSON_DEPTH           16      JSON nesting of a WAMP message
-     WAMP1_QUEUE_SLOTS          8       cross-thread queue; WAMP1_QUEUE_SLOT_SIZE 256
+     WAMP1_QUEUE_SLOTS          8       cross-thread queue (small: 2); WAMP1_QUEUE_SLOT_SIZE
+                                256 (small: 96)
      WAMP1_SESSION_ID_LEN       16      WELCOME sessionId characters
      WAMP1_SERVER_IDENT         "wamp1.h/0.1"
      WAMP1_PHP_MAX_DEPTH        30      nesting of a PHP session
    Feature switches: WAMP1_NO_WAMP (plain WebSocket server), WAMP1_NO_SESSION (no session
-   link or PHP reader), WAMP1_NO_STDIO_FILES (no fopen: firmware).
+   link or PHP reader), WAMP1_NO_STDIO_FILES (no fopen: firmware), WAMP1_NO_ERROR_TEXT (every
+   error reason is "": hooks, WAMP1_LOG and close frames get the wamp1_error code alone;
+   HTTP errors go out with an empty reason phrase and no body), WAMP1_NO_DEFAULT_LINKS (no
+   blocklist and origin links: wamp1_server_init fails when cfg.blocklist or
+   cfg.origin_count is set). `make size` builds firmware with WAMP1_NO_ERROR_TEXT, WAMP1_NO_DEFAULT_LINKS,
+   WAMP1_REJECT_SLOTS=0 and WAMP1_MAX_ATTRS=0. With -Os, frames are unmasked a byte at a
+   time.
 
    Run-time configuration is a struct in which zero means "default": wamp1_config for the
    WebSocket server (address, port, buffer sizes and memory, limits, timeouts, keepalive,
@@ -140,9 +157,10 @@
 
    wamp1_server (or wamp1_app, which contains it) holds every pool; allocate it statically.
    Buffers: cfg.memory (wamp1_server_memory_size(&cfg) bytes), or the static block.
-   On x86-64 a connection costs 128 bytes plus its receive and send buffers, and 22 bytes of
+   On x86-64 a connection costs 136 bytes plus its receive and send buffers, and 22 bytes of
    WAMP state; a topic WAMP1_MAX_URI + 12, a subscription 10, a prefix 116, an attribute 56,
-   a pending call 72 bytes. `make size` prints the embedded figures.
+   a pending call 72 bytes, a JSON token 20 (defaults; small builds: prefix 60, attribute
+   40, pending call 40, token 10). `make size` prints the embedded figures.
 
    7. LIMITS AND DEFINED ANSWERS
 
@@ -185,6 +203,14 @@
 #ifndef WAMP1_SEND_BUFFER_SIZE
 #define WAMP1_SEND_BUFFER_SIZE 4096
 #endif
+/* Small builds (both buffers at most 2 KiB) get smaller default tables; see CONFIGURATION. */
+#ifndef WAMP1_SMALL_DEFAULTS
+#if WAMP1_RECV_BUFFER_SIZE <= 2048 && WAMP1_SEND_BUFFER_SIZE <= 2048
+#define WAMP1_SMALL_DEFAULTS 1
+#else
+#define WAMP1_SMALL_DEFAULTS 0
+#endif
+#endif
 #ifndef WAMP1_STATIC_MEMORY_SIZE
 #define WAMP1_STATIC_MEMORY_SIZE \
     (WAMP1_MAX_CONNECTIONS * (WAMP1_RECV_BUFFER_SIZE + WAMP1_SEND_BUFFER_SIZE))
@@ -205,13 +231,21 @@
 #define WAMP1_MESSAGE_TIMEOUT_MS 10000
 #endif
 #ifndef WAMP1_REJECT_SLOTS
+#if WAMP1_SMALL_DEFAULTS
+#define WAMP1_REJECT_SLOTS 2
+#else
 #define WAMP1_REJECT_SLOTS 8
+#endif
 #endif
 #ifndef WAMP1_MAX_LISTENERS
 #define WAMP1_MAX_LISTENERS 2
 #endif
 #ifndef WAMP1_MAX_ATTRS
+#if WAMP1_SMALL_DEFAULTS
+#define WAMP1_MAX_ATTRS WAMP1_MAX_CONNECTIONS
+#else
 #define WAMP1_MAX_ATTRS (WAMP1_MAX_CONNECTIONS * 4)
+#endif
 #endif
 #ifndef WAMP1_MAX_ATTRS_PER_CONN
 #define WAMP1_MAX_ATTRS_PER_CONN 8
@@ -220,7 +254,18 @@
 #define WAMP1_ATTR_KEY_SIZE 16
 #endif
 #ifndef WAMP1_ATTR_VALUE_SIZE
+#if WAMP1_SMALL_DEFAULTS
+#define WAMP1_ATTR_VALUE_SIZE 16
+#else
 #define WAMP1_ATTR_VALUE_SIZE 32
+#endif
+#endif
+#ifndef WAMP1_COUNTER
+#if WAMP1_SMALL_DEFAULTS
+#define WAMP1_COUNTER uint32_t
+#else
+#define WAMP1_COUNTER uint64_t
+#endif
 #endif
 #ifndef WAMP1_SOCKET
 #define WAMP1_SOCKET int
@@ -283,7 +328,7 @@ typedef struct wamp1_addr {
  * (wamp1_json_get_double) and 500 bytes (wamp1_jw_double) on Cortex-M. The rest of the JSON
  * layer needs under 100 bytes of stack.
  *
- * Memory: a token is 20 bytes; a document needs one token per value and one per object key
+ * Memory: a token is 20 bytes (10 with WAMP1_JSON_SMALL_TOKENS); a document needs one token per value and one per object key
  * (the WAMP CALL [2,"id","uri",1,2] is 6 tokens).
  */
 
@@ -300,32 +345,52 @@ typedef enum wamp1_json_type {
 
 /* Errors returned by wamp1_json_parse (always negative). */
 enum {
-    WAMP1_JSON_ESYNTAX = -1,   /* not JSON (also: truncated input, input of 4 GiB or more) */
+    WAMP1_JSON_ESYNTAX = -1,   /* not JSON (also: truncated input, input of 4 GiB or more;
+                                  64 KiB or more with WAMP1_JSON_SMALL_TOKENS) */
     WAMP1_JSON_EDEPTH = -2,    /* arrays/objects nested deeper than max_depth */
     WAMP1_JSON_ETOKENS = -3,   /* more tokens than max_toks */
     WAMP1_JSON_ETRAILING = -4  /* a complete value followed by more than whitespace */
 };
 
+/* Compact tokens (WAMP1_JSON_SMALL_TOKENS, on by default in small builds): 16-bit fields,
+ * 10 bytes a token; wamp1_json_parse then refuses documents of 64 KiB or more
+ * (WAMP1_JSON_ESYNTAX) and uses at most 65535 tokens. */
+#ifndef WAMP1_JSON_SMALL_TOKENS
+#if defined(WAMP1_SMALL_DEFAULTS) && WAMP1_SMALL_DEFAULTS
+#define WAMP1_JSON_SMALL_TOKENS 1
+#else
+#define WAMP1_JSON_SMALL_TOKENS 0
+#endif
+#endif
+#if WAMP1_JSON_SMALL_TOKENS
+typedef uint16_t wamp1_json_off;
+#define WAMP1__JSON_MAX_LEN 0xFFFFu
+#else
+typedef uint32_t wamp1_json_off;
+#endif
+
 typedef struct wamp1_json_tok {
-    uint8_t type;    /* wamp1_json_type */
-    uint32_t start;  /* byte offset in the source; for strings just after the opening quote */
-    uint32_t len;    /* bytes: strings without their quotes (still escaped), arrays and
-                        objects with their brackets, numbers and literals as written */
-    uint32_t size;   /* arrays: elements; objects: members (a key+value pair counts 1); else 0 */
-    uint32_t next;   /* index of the first token after this token's subtree */
+    uint8_t type;         /* wamp1_json_type */
+    wamp1_json_off start; /* byte offset in the source; for strings just after the opening quote */
+    wamp1_json_off len;   /* bytes: strings without their quotes (still escaped), arrays and
+                             objects with their brackets, numbers and literals as written */
+    wamp1_json_off size;  /* arrays: elements; objects: members (a key+value pair counts 1); else 0 */
+    wamp1_json_off next;  /* index of the first token after this token's subtree */
 } wamp1_json_tok;
 
 /* Tokenizes src[0..len). max_depth limits the nesting of arrays/objects (1 allows a
  * top-level array of scalars, 0 allows only a scalar document). Returns the number of tokens
  * (>= 1; toks[0] is the document's value) or a negative WAMP1_JSON_E* code; on error
  * *err_off (if err_off is not NULL) gets the byte offset where the problem was found (len
- * for truncated input). On error the contents of toks are unspecified. */
+ * for truncated input). On error the contents of toks are unspecified. With toks NULL the
+ * document is only checked (max_toks is ignored, nesting is limited to 64) and 1 means valid. */
 WAMP1_API int wamp1_json_parse(const char *src, size_t len, wamp1_json_tok *toks, int max_toks,
                                int max_depth, size_t *err_off);
 
 /* Token index of element `index` of array token `arr`, or -1 (not an array, out of range). */
-/* Checks src[0..len) like wamp1_json_parse without storing tokens (nesting up to 64 and
- * max_depth): 0 when it is one valid JSON document, else a negative WAMP1_JSON_E* code. */
+/* Checks src[0..len) like wamp1_json_parse without storing tokens (it is wamp1_json_parse
+ * with toks NULL; nesting up to 64 and max_depth): 0 when it is one valid JSON document,
+ * else a negative WAMP1_JSON_E* code. */
 WAMP1_API int wamp1_json_validate(const char *src, size_t len, int max_depth);
 WAMP1_API int wamp1_json_array_get(const wamp1_json_tok *toks, int ntoks, int arr, uint32_t index);
 
@@ -851,10 +916,14 @@ typedef struct wamp1_config {
     void *user;
 } wamp1_config;
 
+/* Event and byte counters of the statistics: WAMP1_COUNTER (uint64_t; uint32_t in small
+   builds, where they wrap around). */
+typedef WAMP1_COUNTER wamp1_counter;
+
 typedef struct wamp1_stats {
     uint32_t connections, connections_max, connections_peak;
-    uint64_t accepted, rejected_full, handshakes, messages_in, messages_out;
-    uint64_t bytes_in, bytes_out, dropped_messages, slow_consumers_closed, protocol_errors;
+    wamp1_counter accepted, rejected_full, handshakes, messages_in, messages_out;
+    wamp1_counter bytes_in, bytes_out, dropped_messages, slow_consumers_closed, protocol_errors;
 } wamp1_stats;
 
 /* ======================================================================== */
@@ -966,8 +1035,8 @@ struct wamp1_conn {
     wamp1_server *srv;
     void *user;
     uint8_t *rbuf, *sbuf;
-    uint64_t frame_left;  /* payload bytes of the current data frame still to come */
     uint64_t deadline;    /* ms; 0 none */
+    uint32_t frame_left;  /* payload bytes of the current data frame still to come */
     uint32_t rlen, rpos;  /* raw bytes [rpos, rlen) not parsed yet */
     uint32_t mbase, mlen; /* message payload at [mbase, mbase + mlen) */
     uint32_t shead, stail;
@@ -1000,6 +1069,18 @@ typedef struct wamp1__attr {
     } v;
 } wamp1__attr;
 
+/* the default chain's links: blocklist and origins (unless WAMP1_NO_DEFAULT_LINKS), sessions */
+#ifdef WAMP1_NO_DEFAULT_LINKS
+#define WAMP1__DEFAULT_LINKS 0
+#else
+#define WAMP1__DEFAULT_LINKS 2
+#endif
+#ifdef WAMP1_NO_SESSION
+#define WAMP1__BUILTIN_LINKS WAMP1__DEFAULT_LINKS
+#else
+#define WAMP1__BUILTIN_LINKS (WAMP1__DEFAULT_LINKS + 1)
+#endif
+
 typedef struct wamp1__rejected {
     wamp1_socket sock;
     uint64_t deadline;
@@ -1020,11 +1101,17 @@ struct wamp1_server {
     uint16_t bound_port;
     uint8_t nlisten;
     wamp1_socket listeners[WAMP1_MAX_LISTENERS];
+#if WAMP1_REJECT_SLOTS > 0
     wamp1__rejected rejects[WAMP1_REJECT_SLOTS];
+#endif
     wamp1_link *links;
-    wamp1_link builtin[3];
+#if !defined(WAMP1_NO_DEFAULT_LINKS) || !defined(WAMP1_NO_SESSION)
+    wamp1_link builtin[WAMP1__BUILTIN_LINKS];
+#endif
     uint16_t attr_free;
+#if WAMP1_MAX_ATTRS > 0
     wamp1__attr attrs[WAMP1_MAX_ATTRS];
+#endif
     wamp1_pollfd pfds[WAMP1_MAX_CONNECTIONS + WAMP1_MAX_LISTENERS + WAMP1_REJECT_SLOTS + 1];
     uint16_t pfd_conn[WAMP1_MAX_CONNECTIONS + WAMP1_MAX_LISTENERS + WAMP1_REJECT_SLOTS + 1];
     wamp1_conn conns[WAMP1_MAX_CONNECTIONS];
@@ -1047,10 +1134,18 @@ struct wamp1_server {
 #define WAMP1_MAX_SUBSCRIPTIONS (WAMP1_MAX_CONNECTIONS * 4)
 #endif
 #ifndef WAMP1_MAX_URI
+#if WAMP1_SMALL_DEFAULTS
+#define WAMP1_MAX_URI 48
+#else
 #define WAMP1_MAX_URI 128
 #endif
+#endif
 #ifndef WAMP1_MAX_PREFIXES
+#if WAMP1_SMALL_DEFAULTS
+#define WAMP1_MAX_PREFIXES WAMP1_MAX_CONNECTIONS
+#else
 #define WAMP1_MAX_PREFIXES (WAMP1_MAX_CONNECTIONS * 2)
+#endif
 #endif
 #ifndef WAMP1_MAX_PREFIXES_PER_CONN
 #define WAMP1_MAX_PREFIXES_PER_CONN 8
@@ -1059,37 +1154,73 @@ struct wamp1_server {
 #define WAMP1_MAX_PREFIX_NAME 16
 #endif
 #ifndef WAMP1_MAX_PREFIX_URI
+#if WAMP1_SMALL_DEFAULTS
+#define WAMP1_MAX_PREFIX_URI 40
+#else
 #define WAMP1_MAX_PREFIX_URI 96
 #endif
+#endif
 #ifndef WAMP1_MAX_PENDING_CALLS
+#if WAMP1_SMALL_DEFAULTS
+#define WAMP1_MAX_PENDING_CALLS 4
+#else
 #define WAMP1_MAX_PENDING_CALLS 16
 #endif
+#endif
 #ifndef WAMP1_MAX_CALLID
+#if WAMP1_SMALL_DEFAULTS
+#define WAMP1_MAX_CALLID 32
+#else
 #define WAMP1_MAX_CALLID 64
 #endif
+#endif
 #ifndef WAMP1_MAX_ROUTES
+#if WAMP1_SMALL_DEFAULTS
+#define WAMP1_MAX_ROUTES 8
+#else
 #define WAMP1_MAX_ROUTES 16
 #endif
+#endif
 #ifndef WAMP1_MAX_HANDLERS
+#if WAMP1_SMALL_DEFAULTS
+#define WAMP1_MAX_HANDLERS 8
+#else
 #define WAMP1_MAX_HANDLERS 16
 #endif
+#endif
 #ifndef WAMP1_MAX_MIDDLEWARE
+#if WAMP1_SMALL_DEFAULTS
+#define WAMP1_MAX_MIDDLEWARE 2
+#else
 #define WAMP1_MAX_MIDDLEWARE 4
+#endif
 #endif
 #ifndef WAMP1_MAX_PARAMS
 #define WAMP1_MAX_PARAMS 4
 #endif
 #ifndef WAMP1_JSON_TOKENS
+#if WAMP1_SMALL_DEFAULTS
+#define WAMP1_JSON_TOKENS 32
+#else
 #define WAMP1_JSON_TOKENS 128
+#endif
 #endif
 #ifndef WAMP1_JSON_DEPTH
 #define WAMP1_JSON_DEPTH 16
 #endif
 #ifndef WAMP1_QUEUE_SLOTS
+#if WAMP1_SMALL_DEFAULTS
+#define WAMP1_QUEUE_SLOTS 2
+#else
 #define WAMP1_QUEUE_SLOTS 8
 #endif
+#endif
 #ifndef WAMP1_QUEUE_SLOT_SIZE
+#if WAMP1_SMALL_DEFAULTS
+#define WAMP1_QUEUE_SLOT_SIZE 96
+#else
 #define WAMP1_QUEUE_SLOT_SIZE 256
+#endif
 #endif
 #ifndef WAMP1_SESSION_ID_LEN
 #define WAMP1_SESSION_ID_LEN 16
@@ -1250,7 +1381,7 @@ typedef struct wamp1_publish_opts {
 typedef struct wamp1_wamp_stats {
     uint32_t topics, topics_max, subscriptions, subscriptions_max;
     uint32_t pending_calls, pending_calls_max, prefixes, prefixes_max;
-    uint64_t calls, events_sent, publishes, malformed, queue_full;
+    wamp1_counter calls, events_sent, publishes, malformed, queue_full;
 } wamp1_wamp_stats;
 
 /* ======================================================================== */
@@ -1370,11 +1501,34 @@ typedef struct wamp1__qslot {
     char data[WAMP1_QUEUE_SLOT_SIZE];
 } wamp1__qslot;
 
+#if WAMP1_SMALL_DEFAULTS
+#define WAMP1__TOPIC_BUCKETS (WAMP1_MAX_TOPICS + 1)
+#else
 #define WAMP1__TOPIC_BUCKETS (WAMP1_MAX_TOPICS * 2 + 1)
+#endif
+
+/* What the app keeps of its wamp1_app_config (the server keeps the rest). */
+typedef struct wamp1__app_cfg {
+    const char *server_ident;
+    uint8_t publish_include_publisher, curie_hash_join, strict;
+    int json_max_depth;
+    const wamp1_handler *(*resolve)(wamp1_app *app, const wamp1_route *r, void *user);
+    const char *(*error_uri)(wamp1_call_status st, void *user);
+    void (*on_open)(wamp1_app *app, wamp1_conn *c, void *user);
+    void (*on_close)(wamp1_app *app, wamp1_conn *c, int code, void *user);
+    void (*on_error)(wamp1_app *app, wamp1_conn *c, wamp1_error e, const char *reason, void *user);
+    void *user;
+    /* the server callbacks of wamp1_app_config.server that the app passes on */
+    int (*on_request)(wamp1_conn *c, const wamp1_request *req, void *user);
+    void (*on_http)(wamp1_conn *c, const wamp1_request *req, void *user);
+    void (*on_keepalive_timeout)(wamp1_conn *c, void *user);
+    void (*on_tick)(wamp1_server *s, uint64_t now_ms, void *user);
+    void *server_user;
+} wamp1__app_cfg;
 
 struct wamp1_app {
     wamp1_server server;
-    wamp1_app_config cfg;
+    wamp1__app_cfg cfg;
     wamp1_wamp_stats stats;
     wamp1_route routes[WAMP1_MAX_ROUTES];
     struct { const char *name; const wamp1_handler *h; } handlers[WAMP1_MAX_HANDLERS];
@@ -1662,17 +1816,11 @@ WAMP1__DEF int wamp1_close_code_valid(int code) {
 /* ------------------------------------------------------------------------ */
 
 WAMP1__DEF size_t wamp1_frame_header(uint8_t out[10], wamp1_opcode op, int fin, uint64_t len) {
+    size_t hl = len < 126 ? 2 : len <= 0xFFFF ? 4 : 10, i;
     out[0] = (uint8_t)((fin ? 0x80 : 0) | ((unsigned)op & 0x0F));
-    if (len < 126) { out[1] = (uint8_t)len; return 2; }
-    if (len <= 0xFFFF) {
-        out[1] = 126; out[2] = (uint8_t)(len >> 8); out[3] = (uint8_t)len;
-        return 4;
-    } else {
-        unsigned i;
-        out[1] = 127;
-        for (i = 0; i < 8; i++) out[2 + i] = (uint8_t)(len >> (56 - 8 * i));
-        return 10;
-    }
+    out[1] = (uint8_t)(hl == 2 ? len : hl == 4 ? 126 : 127);
+    for (i = hl; i > 2; i--, len >>= 8) out[i - 1] = (uint8_t)len; /* big-endian length */
+    return hl;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1680,6 +1828,9 @@ WAMP1__DEF size_t wamp1_frame_header(uint8_t out[10], wamp1_opcode op, int fin, 
 /* ------------------------------------------------------------------------ */
 
 WAMP1__DEF const char *wamp1_http_status_text(int status) {
+#ifdef WAMP1_NO_ERROR_TEXT
+    return status == 200 ? "OK" : ""; /* an empty reason phrase is valid HTTP */
+#else
     switch (status) {
     case 101: return "Switching Protocols";
     case 200: return "OK";
@@ -1697,6 +1848,7 @@ WAMP1__DEF const char *wamp1_http_status_text(int status) {
     case 505: return "HTTP Version Not Supported";
     default: return "Error";
     }
+#endif
 }
 
 WAMP1__DEF const char *wamp1_request_header(const wamp1_request *r, const char *name, size_t *len) {
@@ -1729,8 +1881,16 @@ enum {
     WAMP1__F_CLOSE_SENT = 2, /* a close frame is queued */
     WAMP1__F_OPENED = 4,     /* on_open was called */
     WAMP1__F_WRITE_FAIL = 8, /* the socket failed to write: stop writing */
-    WAMP1__F_EOF = 16        /* the peer half-closed while we still write */
+    WAMP1__F_EOF = 16,       /* the peer half-closed while we still write */
+    WAMP1__F_SESSION = 32    /* the session link found the caller's web session */
 };
+
+/* The reason texts of errors: WAMP1_NO_ERROR_TEXT leaves them out (every reason is ""). */
+#ifdef WAMP1_NO_ERROR_TEXT
+#define WAMP1__WHY(text) ""
+#else
+#define WAMP1__WHY(text) text
+#endif
 
 static void wamp1__report(wamp1_server *s, wamp1_conn *c, wamp1_error e, const char *why) {
     wamp1_link *l;
@@ -1871,9 +2031,19 @@ static void wamp1__http_error(wamp1_conn *c, int status, const char *why) {
         "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n";
     char buf[256];
     size_t n = 0;
-    const char *text = wamp1_http_status_text(status);
     const char *extra = status == 426 ? extra426 : status == 405 ? "Allow: GET\r\n" : "";
-    size_t tl = strlen(text), el = strlen(extra);
+    size_t el = strlen(extra);
+#ifdef WAMP1_NO_ERROR_TEXT
+    /* an empty reason phrase and no body */
+    static const char tail[] = "Content-Length: 0\r\nConnection: close\r\n\r\n";
+    memcpy(buf, "HTTP/1.1 ", 9); n = 9;
+    n += wamp1__fmt_u((uint32_t)status, buf + n);
+    memcpy(buf + n, " \r\n", 3); n += 3;
+    memcpy(buf + n, extra, el); n += el;
+    memcpy(buf + n, tail, sizeof tail - 1); n += sizeof tail - 1;
+#else
+    const char *text = wamp1_http_status_text(status);
+    size_t tl = strlen(text);
     memcpy(buf, "HTTP/1.1 ", 9); n = 9;
     n += wamp1__fmt_u((uint32_t)status, buf + n);
     buf[n++] = ' ';
@@ -1888,6 +2058,7 @@ static void wamp1__http_error(wamp1_conn *c, int status, const char *why) {
         memcpy(buf + n, text, tl); n += tl;
         buf[n++] = '\n';
     }
+#endif
     wamp1__report(c->srv, c, WAMP1_ERR_HTTP, why);
     c->shead = c->stail = 0;
     (void)wamp1__send_raw(c, buf, n);
@@ -1917,7 +2088,7 @@ WAMP1__DEF void wamp1_conn_http_respond(wamp1_conn *c, int status, const char *c
     c->shead = c->stail = 0;
     if (wamp1__send_raw(c, h, n) != 0 || wamp1__send_raw(c, body, len) != 0) {
         c->shead = c->stail = 0;
-        wamp1__http_error(c, 500, "response larger than the send buffer");
+        wamp1__http_error(c, 500, WAMP1__WHY("response larger than the send buffer"));
         return;
     }
     wamp1__to_flush(c);
@@ -1928,14 +2099,14 @@ static int wamp1__overflow(wamp1_conn *c, size_t need) {
     wamp1_server *s = c->srv;
     if (s->cfg.slow_consumer == WAMP1_SLOW_DROP && need <= s->cfg.send_buffer_size) {
         s->stats.dropped_messages++;
-        wamp1__report(s, c, WAMP1_ERR_DROPPED, "send buffer full: message dropped");
+        wamp1__report(s, c, WAMP1_ERR_DROPPED, WAMP1__WHY("send buffer full: message dropped"));
         return -1;
     }
     s->stats.slow_consumers_closed++;
     /* make room for the close frame: the queued data is never going to be read in time */
     wamp1__fail(c, WAMP1_CLOSE_POLICY, WAMP1_ERR_SLOW_CONSUMER,
-                need > s->cfg.send_buffer_size ? "message larger than the send buffer"
-                                                : "slow consumer: send buffer full");
+                need > s->cfg.send_buffer_size ? WAMP1__WHY("message larger than the send buffer")
+                                                : WAMP1__WHY("slow consumer: send buffer full"));
     return -1;
 }
 
@@ -2049,6 +2220,10 @@ static wamp1__attr *wamp1__attr_find(const wamp1_conn *c, const char *key, uint1
     wamp1_server *s = c->srv;
     size_t kl = strlen(key);
     uint16_t *pp = (uint16_t *)&c->attrs;
+#if WAMP1_MAX_ATTRS == 0
+    (void)s; (void)kl; (void)link; (void)pp;
+    return NULL;
+#else
     while (*pp != 0xFFFFu) {
         wamp1__attr *a = &s->attrs[*pp];
         if (a->klen == kl && memcmp(a->key, key, kl) == 0) {
@@ -2058,9 +2233,11 @@ static wamp1__attr *wamp1__attr_find(const wamp1_conn *c, const char *key, uint1
         pp = &a->next;
     }
     return NULL;
+#endif
 }
 
 static void wamp1__attrs_clear(wamp1_conn *c) {
+#if WAMP1_MAX_ATTRS > 0
     wamp1_server *s = c->srv;
     uint16_t i = c->attrs;
     while (i != 0xFFFFu) {
@@ -2069,6 +2246,7 @@ static void wamp1__attrs_clear(wamp1_conn *c) {
         s->attr_free = i;
         i = next;
     }
+#endif
     c->attrs = 0xFFFFu;
 }
 
@@ -2081,13 +2259,18 @@ static wamp1__attr *wamp1__attr_put(wamp1_conn *c, const char *key, uint8_t type
     if (!c || c->state == WAMP1__FREE || kl == 0 || kl >= WAMP1_ATTR_KEY_SIZE) return NULL;
     s = c->srv;
     a = wamp1__attr_find(c, key, NULL);
+#if WAMP1_MAX_ATTRS == 0
+    *rc = -2; /* no attribute store in this build */
+    wamp1__report(s, c, WAMP1_ERR_LIMIT, WAMP1__WHY("attribute store full"));
+    return NULL;
+#else
     if (!a) {
         unsigned n = 0;
         uint16_t i;
         for (i = c->attrs; i != 0xFFFFu; i = s->attrs[i].next) n++;
         if (s->attr_free == 0xFFFFu || n >= WAMP1_MAX_ATTRS_PER_CONN) {
             *rc = -2;
-            wamp1__report(s, c, WAMP1_ERR_LIMIT, "attribute store full");
+            wamp1__report(s, c, WAMP1_ERR_LIMIT, WAMP1__WHY("attribute store full"));
             return NULL;
         }
         i = s->attr_free;
@@ -2098,6 +2281,7 @@ static wamp1__attr *wamp1__attr_put(wamp1_conn *c, const char *key, uint8_t type
         a->klen = (uint8_t)kl;
         memcpy(a->key, key, kl);
     }
+#endif
     a->type = type;
     *rc = 0;
     return a;
@@ -2205,6 +2389,7 @@ WAMP1__DEF wamp1_link *wamp1_server_links(wamp1_server *s) { return s->links; }
 /*  The default links: blocked addresses, allowed origins, sessions          */
 /* ------------------------------------------------------------------------ */
 
+#ifndef WAMP1_NO_DEFAULT_LINKS
 static int wamp1__link_block(wamp1_link *self, wamp1_conn *c) {
     const wamp1_blocklist *bl = (const wamp1_blocklist *)self->state;
     return bl->match && bl->match(bl, &c->peer) ? 403 : 0;
@@ -2218,6 +2403,7 @@ static int wamp1__link_origin(wamp1_link *self, wamp1_conn *c, const wamp1_reque
     const wamp1_origin_rule *r = s->cfg.origins;
     return o && r->allowed && r->allowed(r, (int)s->cfg.origin_count, o, n) ? 0 : 403;
 }
+#endif
 
 #ifndef WAMP1_NO_SESSION
 static const char *wamp1__session_cookie(const wamp1_server *s, const wamp1_request *req, size_t *n) {
@@ -2239,13 +2425,12 @@ static int wamp1__link_session(wamp1_link *self, wamp1_conn *c, const wamp1_requ
     size_t n = 0;
     const char *id = wamp1__session_cookie(s, req, &n);
     if (id && s->cfg.sessions->load(s->cfg.sessions->ctx, id, n, NULL, 0, NULL) == 0)
-        (void)wamp1_attr_set_int(c, "session", 1);
+        c->flags |= WAMP1__F_SESSION;
     return 0;
 }
 
 WAMP1__DEF int wamp1_conn_has_session(const wamp1_conn *c) {
-    int64_t v = 0;
-    return wamp1_attr_get_int(c, "session", &v) == 0 && v == 1;
+    return c && c->state != WAMP1__FREE && (c->flags & WAMP1__F_SESSION) != 0;
 }
 
 WAMP1__DEF int wamp1_conn_session(const wamp1_conn *c, char *buf, size_t cap, wamp1_php_session *out) {
@@ -2280,10 +2465,16 @@ WAMP1__DEF void wamp1_php_files_provider(wamp1_session_provider *p, const char *
 #endif
 #endif /* WAMP1_NO_SESSION */
 
-/* Build the default chain from the configuration: only the links that are configured. */
-static void wamp1__default_chain(wamp1_server *s) {
+/* Build the default chain from the configuration: only the links that are configured.
+   0, or -1 when it asks for a link this build leaves out. */
+static int wamp1__default_chain(wamp1_server *s) {
+#if WAMP1__BUILTIN_LINKS > 0
     wamp1_link *l = s->builtin;
     memset(s->builtin, 0, sizeof s->builtin);
+#endif
+#ifdef WAMP1_NO_DEFAULT_LINKS
+    if (s->cfg.blocklist || s->cfg.origin_count) return -1;
+#else
     if (s->cfg.blocklist) {
         l->name = "reject blocked address";
         l->on_connect = wamp1__link_block;
@@ -2296,6 +2487,7 @@ static void wamp1__default_chain(wamp1_server *s) {
         l->state = s;
         wamp1_server_add_link(s, l++);
     }
+#endif
 #ifndef WAMP1_NO_SESSION
     if (s->cfg.sessions) {
         l->name = "initialize session";
@@ -2304,6 +2496,7 @@ static void wamp1__default_chain(wamp1_server *s) {
         wamp1_server_add_link(s, l++);
     }
 #endif
+    return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -2441,22 +2634,22 @@ static void wamp1__handshake(wamp1_conn *c, uint32_t end) {
     size_t key_len = 0, ver_len = 0;
     int st = wamp1__http_parse((const char *)c->rbuf, end, &req);
     wamp1_link *l;
-    if (st) { wamp1__http_error(c, st, "malformed or refused HTTP request"); return; }
+    if (st) { wamp1__http_error(c, st, WAMP1__WHY("malformed or refused HTTP request")); return; }
     if (!wamp1__header_has(&req, "upgrade", "websocket")) {
         if (s->cfg.cb.on_http) {
             s->cfg.cb.on_http(c, &req, s->cfg.user);
             if (c->state != WAMP1__HTTP) return;
         }
-        wamp1__http_error(c, 426, "not a WebSocket upgrade request");
+        wamp1__http_error(c, 426, WAMP1__WHY("not a WebSocket upgrade request"));
         return;
     }
     if (!wamp1__header_has(&req, "connection", "upgrade")) {
-        wamp1__http_error(c, 400, "Connection header without the upgrade token");
+        wamp1__http_error(c, 400, WAMP1__WHY("Connection header without the upgrade token"));
         return;
     }
     ver = wamp1_request_header(&req, "sec-websocket-version", &ver_len);
     if (!ver || ver_len != 2 || ver[0] != '1' || ver[1] != '3') {
-        wamp1__http_error(c, 426, "unsupported Sec-WebSocket-Version");
+        wamp1__http_error(c, 426, WAMP1__WHY("unsupported Sec-WebSocket-Version"));
         return;
     }
     key = wamp1_request_header(&req, "sec-websocket-key", &key_len);
@@ -2467,7 +2660,7 @@ static void wamp1__handshake(wamp1_conn *c, uint32_t end) {
         if (keys > 1) key = NULL; /* two keys: which one would the accept answer? */
     }
     if (!key || !wamp1__key_ok(key, key_len)) {
-        wamp1__http_error(c, 400, "missing or invalid Sec-WebSocket-Key");
+        wamp1__http_error(c, 400, WAMP1__WHY("missing or invalid Sec-WebSocket-Key"));
         return;
     }
     if (s->cfg.subprotocol) {
@@ -2475,7 +2668,7 @@ static void wamp1__handshake(wamp1_conn *c, uint32_t end) {
             req.subprotocol = s->cfg.subprotocol;
             req.subprotocol_len = (uint16_t)strlen(s->cfg.subprotocol);
         } else if (!s->cfg.subprotocol_optional) {
-            wamp1__http_error(c, 426, "required subprotocol not offered");
+            wamp1__http_error(c, 426, WAMP1__WHY("required subprotocol not offered"));
             return;
         }
     }
@@ -2483,12 +2676,12 @@ static void wamp1__handshake(wamp1_conn *c, uint32_t end) {
         if (!l->on_request) continue;
         st = l->on_request(l, c, &req);
         if (c->state != WAMP1__HTTP) return;
-        if (st) { wamp1__http_error(c, st, "request refused by a middleware link"); return; }
+        if (st) { wamp1__http_error(c, st, WAMP1__WHY("request refused by a middleware link")); return; }
     }
     if (s->cfg.cb.on_request) {
         st = s->cfg.cb.on_request(c, &req, s->cfg.user);
         if (c->state != WAMP1__HTTP) return;
-        if (st) { wamp1__http_error(c, st, "request refused by the application"); return; }
+        if (st) { wamp1__http_error(c, st, WAMP1__WHY("request refused by the application")); return; }
     }
     {
         char acc[29], h[200];
@@ -2508,7 +2701,7 @@ static void wamp1__handshake(wamp1_conn *c, uint32_t end) {
         memcpy(h + n, "\r\n", 2); n += 2;
         c->shead = c->stail = 0;
         if (wamp1__send_raw(c, h, n) != 0) {
-            wamp1__http_error(c, 500, "send buffer too small");
+            wamp1__http_error(c, 500, WAMP1__WHY("send buffer too small"));
             return;
         }
     }
@@ -2554,6 +2747,7 @@ static void wamp1__open(wamp1_conn *c) {
 static void wamp1__unmask_move(wamp1_conn *c, uint8_t *dst, const uint8_t *src, size_t n) {
     size_t i = 0;
     unsigned m = c->mask_pos;
+#ifndef __OPTIMIZE_SIZE__ /* -Os: the byte loop alone */
     if (n >= 16) {
         uint8_t k8[8];
         uint64_t k, v;
@@ -2566,6 +2760,7 @@ static void wamp1__unmask_move(wamp1_conn *c, uint8_t *dst, const uint8_t *src, 
             memcpy(dst + i, &v, 8);
         }
     }
+#endif
     for (; i < n; i++) {
         dst[i] = (uint8_t)(src[i] ^ c->mask[m]);
         m = (m + 1) & 3u;
@@ -2585,19 +2780,19 @@ static void wamp1__control(wamp1_conn *c, unsigned op, uint8_t *pl, size_t n) {
     {
         int code = 0;
         if (n == 1) {
-            wamp1__fail(c, WAMP1_CLOSE_PROTOCOL_ERROR, WAMP1_ERR_PROTOCOL, "close payload of 1 byte");
+            wamp1__fail(c, WAMP1_CLOSE_PROTOCOL_ERROR, WAMP1_ERR_PROTOCOL, WAMP1__WHY("close payload of 1 byte"));
             return;
         }
         if (n >= 2) {
             uint32_t st = 0;
             code = pl[0] << 8 | pl[1];
             if (!wamp1_close_code_valid(code)) {
-                wamp1__fail(c, WAMP1_CLOSE_PROTOCOL_ERROR, WAMP1_ERR_PROTOCOL, "invalid close code");
+                wamp1__fail(c, WAMP1_CLOSE_PROTOCOL_ERROR, WAMP1_ERR_PROTOCOL, WAMP1__WHY("invalid close code"));
                 return;
             }
             if (wamp1_utf8_validate(&st, pl + 2, n - 2) != n - 2 || !wamp1_utf8_complete(st)) {
                 wamp1__fail(c, WAMP1_CLOSE_PROTOCOL_ERROR, WAMP1_ERR_PROTOCOL,
-                            "close reason is not valid UTF-8");
+                            WAMP1__WHY("close reason is not valid UTF-8"));
                 return;
             }
         }
@@ -2634,14 +2829,14 @@ static void wamp1__ws_process(wamp1_conn *c) {
         if (c->fop) {
             /* payload of a data frame: unmask it into place behind the message so far */
             uint32_t k = avail;
-            if ((uint64_t)k > c->frame_left) k = (uint32_t)c->frame_left;
+            if (k > c->frame_left) k = c->frame_left;
             if (k) {
                 uint8_t *dst = c->rbuf + c->mbase + c->mlen;
                 wamp1__unmask_move(c, dst, p, k);
                 if (c->msg_op == WAMP1_OP_TEXT && c->state == WAMP1__OPEN) {
                     if (wamp1_utf8_validate(&c->utf8, dst, k) != k) {
                         wamp1__fail(c, WAMP1_CLOSE_INVALID_DATA, WAMP1_ERR_INVALID_UTF8,
-                                    "invalid UTF-8 in a text message");
+                                    WAMP1__WHY("invalid UTF-8 in a text message"));
                         return;
                     }
                 }
@@ -2654,7 +2849,7 @@ static void wamp1__ws_process(wamp1_conn *c) {
             if (c->ffin) {
                 if (c->msg_op == WAMP1_OP_TEXT && !wamp1_utf8_complete(c->utf8)) {
                     wamp1__fail(c, WAMP1_CLOSE_INVALID_DATA, WAMP1_ERR_INVALID_UTF8,
-                                "text message ends inside a UTF-8 sequence");
+                                WAMP1__WHY("text message ends inside a UTF-8 sequence"));
                     return;
                 }
                 if (c->state == WAMP1__OPEN) wamp1__deliver(c);
@@ -2668,36 +2863,39 @@ static void wamp1__ws_process(wamp1_conn *c) {
         if (c->stail - c->shead > s->cfg.send_buffer_size / 2) break;
         {
             unsigned b0 = p[0], b1 = p[1], op = b0 & 0x0Fu, fin = b0 >> 7;
-            uint64_t len = b1 & 0x7Fu;
+            uint32_t len = b1 & 0x7Fu;
             uint32_t hl = 2;
             if (b0 & 0x70u) {
-                wamp1__fail(c, WAMP1_CLOSE_PROTOCOL_ERROR, WAMP1_ERR_PROTOCOL, "reserved bits set");
+                wamp1__fail(c, WAMP1_CLOSE_PROTOCOL_ERROR, WAMP1_ERR_PROTOCOL,
+                            WAMP1__WHY("reserved bits set"));
                 return;
             }
             if ((op > 2 && op < 8) || op > 10) {
-                wamp1__fail(c, WAMP1_CLOSE_PROTOCOL_ERROR, WAMP1_ERR_PROTOCOL, "reserved opcode");
+                wamp1__fail(c, WAMP1_CLOSE_PROTOCOL_ERROR, WAMP1_ERR_PROTOCOL,
+                            WAMP1__WHY("reserved opcode"));
                 return;
             }
             if (!(b1 & 0x80u)) {
-                wamp1__fail(c, WAMP1_CLOSE_PROTOCOL_ERROR, WAMP1_ERR_PROTOCOL, "unmasked client frame");
+                wamp1__fail(c, WAMP1_CLOSE_PROTOCOL_ERROR, WAMP1_ERR_PROTOCOL,
+                            WAMP1__WHY("unmasked client frame"));
                 return;
             }
             if (op >= 8 && (!fin || len > 125)) {
                 wamp1__fail(c, WAMP1_CLOSE_PROTOCOL_ERROR, WAMP1_ERR_PROTOCOL,
-                            "fragmented or oversized control frame");
+                            WAMP1__WHY("fragmented or oversized control frame"));
                 return;
             }
             if (len == 126) hl = 4;
             else if (len == 127) hl = 10;
             if (avail < hl + 4) break;
-            if (len == 126) len = (uint64_t)p[2] << 8 | p[3];
+            if (len == 126) len = (uint32_t)p[2] << 8 | p[3];
             else if (len == 127) {
-                unsigned i;
-                len = 0;
-                for (i = 0; i < 8; i++) len = len << 8 | p[2 + i];
-                if (len >> 63) {
+                /* 64-bit length: the upper half only tells "beyond every limit" */
+                len = (uint32_t)p[6] << 24 | (uint32_t)p[7] << 16 | (uint32_t)p[8] << 8 | p[9];
+                if (p[2] | p[3] | p[4] | p[5]) len = UINT32_MAX;
+                if (p[2] & 0x80u) {
                     wamp1__fail(c, WAMP1_CLOSE_PROTOCOL_ERROR, WAMP1_ERR_PROTOCOL,
-                                "64-bit length with the top bit set");
+                                WAMP1__WHY("64-bit length with the top bit set"));
                     return;
                 }
             }
@@ -2718,18 +2916,18 @@ static void wamp1__ws_process(wamp1_conn *c) {
             }
             if (op == 0 && !c->msg_op) {
                 wamp1__fail(c, WAMP1_CLOSE_PROTOCOL_ERROR, WAMP1_ERR_PROTOCOL,
-                            "continuation frame without a message to continue");
+                            WAMP1__WHY("continuation frame without a message to continue"));
                 return;
             }
             if (op != 0 && c->msg_op) {
                 wamp1__fail(c, WAMP1_CLOSE_PROTOCOL_ERROR, WAMP1_ERR_PROTOCOL,
-                            "new data frame inside a fragmented message");
+                            WAMP1__WHY("new data frame inside a fragmented message"));
                 return;
             }
             if (len > s->max_frame || (uint64_t)c->mlen + len > s->max_message ||
                 (uint64_t)c->mlen + len + 256u > c->rcap) {
                 wamp1__fail(c, WAMP1_CLOSE_TOO_BIG, WAMP1_ERR_TOO_BIG,
-                            "frame or message larger than the configured limit");
+                            WAMP1__WHY("frame or message larger than the configured limit"));
                 return;
             }
             if (op != 0) {
@@ -2741,7 +2939,7 @@ static void wamp1__ws_process(wamp1_conn *c) {
             c->rpos += hl;
             c->fop = (uint8_t)(op ? op : c->msg_op);
             c->ffin = (uint8_t)fin;
-            c->frame_left = len;
+            c->frame_left = len; /* at most max_frame: checked above */
             c->mask_pos = 0;
         }
     }
@@ -2792,12 +2990,12 @@ static int wamp1__flush(wamp1_conn *c) {
         if (n < 0) {
             c->flags |= WAMP1__F_WRITE_FAIL;
             c->shead = c->stail = 0;
-            wamp1__report(s, c, WAMP1_ERR_IO, "send failed");
+            wamp1__report(s, c, WAMP1_ERR_IO, WAMP1__WHY("send failed"));
             wamp1__free_conn(c);
             return -1;
         }
         c->shead += (uint32_t)n;
-        s->stats.bytes_out += (uint64_t)n;
+        s->stats.bytes_out += (wamp1_counter)n;
     }
     if (c->shead == c->stail && !c->wtop) c->shead = c->stail = 0;
     if (c->state == WAMP1__FLUSH && c->shead == c->stail) {
@@ -2816,11 +3014,11 @@ static void wamp1__process(wamp1_conn *c) {
         uint32_t end = wamp1__http_end(c);
         if (!end) {
             if (c->rlen >= c->srv->max_header)
-                wamp1__http_error(c, 431, "request header block larger than the limit");
+                wamp1__http_error(c, 431, WAMP1__WHY("request header block larger than the limit"));
             return;
         }
         if (end > c->srv->max_header) {
-            wamp1__http_error(c, 431, "request header block larger than the limit");
+            wamp1__http_error(c, 431, WAMP1__WHY("request header block larger than the limit"));
             return;
         }
         wamp1__handshake(c, end);
@@ -2871,20 +3069,20 @@ static int wamp1__read(wamp1_conn *c) {
         n = s->port->recv(s->port->ctx, c->sock, c->rbuf + c->rlen, room);
         if (n == WAMP1_IO_WOULDBLOCK) return 0;
         if (n < 0) {
-            wamp1__report(s, c, WAMP1_ERR_IO, "recv failed");
+            wamp1__report(s, c, WAMP1_ERR_IO, WAMP1__WHY("recv failed"));
             wamp1__free_conn(c);
             return -1;
         }
         if (n == 0) {
             /* the peer half-closed: it may still read, so what is queued goes out first */
             if (c->state == WAMP1__OPEN)
-                wamp1__report(s, c, WAMP1_ERR_IO, "connection closed without a close frame");
+                wamp1__report(s, c, WAMP1_ERR_IO, WAMP1__WHY("connection closed without a close frame"));
             c->flags |= WAMP1__F_EOF;
             wamp1__to_flush(c);
             return wamp1__flush(c);
         }
         c->rlen += (uint32_t)n;
-        s->stats.bytes_in += (uint64_t)n;
+        s->stats.bytes_in += (wamp1_counter)n;
         wamp1__process(c);
         if (c->state == WAMP1__FREE) return -1;
         if ((uint32_t)n < room || ++rounds >= 4) return 0;
@@ -2969,12 +3167,18 @@ WAMP1__DEF int wamp1_server_init(wamp1_server *s, const wamp1_config *cfg) {
         c->rbuf = mem + (size_t)i * per;
         c->sbuf = c->rbuf + s->cfg.recv_buffer_size;
     }
+#if WAMP1_REJECT_SLOTS > 0
     for (i = 0; i < WAMP1_REJECT_SLOTS; i++) s->rejects[i].sock = WAMP1_INVALID_SOCKET;
+#endif
+#if WAMP1_MAX_ATTRS > 0
     for (i = 0; i < WAMP1_MAX_ATTRS; i++)
         s->attrs[i].next = (uint16_t)(i + 1 < WAMP1_MAX_ATTRS ? i + 1 : 0xFFFFu);
-    s->attr_free = WAMP1_MAX_ATTRS > 0 ? 0 : 0xFFFFu;
+    s->attr_free = 0;
+#else
+    s->attr_free = 0xFFFFu;
+#endif
     s->stats.connections_max = s->nconns;
-    wamp1__default_chain(s);
+    if (wamp1__default_chain(s) != 0) return -1;
     s->now = s->port->now_ms(s->port->ctx);
     if (s->cfg.keepalive_ms) s->next_ping = s->now + s->cfg.keepalive_ms;
     return 0;
@@ -3023,15 +3227,23 @@ WAMP1__DEF void wamp1_server_wake(wamp1_server *s) {
 
 /* Pool full: answer 503 at once and keep the socket only to drain the request. */
 static void wamp1__reject(wamp1_server *s, wamp1_socket sock) {
+#ifdef WAMP1_NO_ERROR_TEXT
+    static const char r503[] =
+        "HTTP/1.1 503 \r\nContent-Length: 0\r\nConnection: close\r\nRetry-After: 1\r\n\r\n";
+#else
     static const char r503[] =
         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
         "Content-Length: 20\r\nConnection: close\r\nRetry-After: 1\r\n\r\nService Unavailable\n";
+#endif
+#if WAMP1_REJECT_SLOTS > 0
     unsigned i;
+#endif
     s->stats.rejected_full++;
-    wamp1__report(s, NULL, WAMP1_ERR_POOL_FULL, "connection pool full: 503");
+    wamp1__report(s, NULL, WAMP1_ERR_POOL_FULL, WAMP1__WHY("connection pool full: 503"));
     (void)s->port->send(s->port->ctx, sock, r503, sizeof r503 - 1);
     if (s->port->shutdown) {
         s->port->shutdown(s->port->ctx, sock);
+#if WAMP1_REJECT_SLOTS > 0
         for (i = 0; i < WAMP1_REJECT_SLOTS; i++) {
             if (s->rejects[i].sock == WAMP1_INVALID_SOCKET) {
                 s->rejects[i].sock = sock;
@@ -3039,6 +3251,7 @@ static void wamp1__reject(wamp1_server *s, wamp1_socket sock) {
                 return;
             }
         }
+#endif
     }
     s->port->close(s->port->ctx, sock);
 }
@@ -3081,7 +3294,7 @@ static void wamp1__accept(wamp1_server *s, wamp1_socket ls) {
             wamp1_link *l;
             for (l = s->links; l && c->state == WAMP1__HTTP; l = l->next) {
                 int st = l->on_connect ? l->on_connect(l, c) : 0;
-                if (st && c->state == WAMP1__HTTP) wamp1__http_error(c, st, "connection refused by a middleware link");
+                if (st && c->state == WAMP1__HTTP) wamp1__http_error(c, st, WAMP1__WHY("connection refused by a middleware link"));
             }
         }
     }
@@ -3101,15 +3314,15 @@ static void wamp1__timers(wamp1_server *s) {
             c->deadline = 0;
             switch (c->state) {
             case WAMP1__HTTP:
-                wamp1__report(s, c, WAMP1_ERR_HANDSHAKE_TIMEOUT, "handshake not finished in time");
+                wamp1__report(s, c, WAMP1_ERR_HANDSHAKE_TIMEOUT, WAMP1__WHY("handshake not finished in time"));
                 wamp1__free_conn(c);
                 continue;
             case WAMP1__CLOSING:
-                wamp1__report(s, c, WAMP1_ERR_CLOSE_TIMEOUT, "no close frame from the peer in time");
+                wamp1__report(s, c, WAMP1_ERR_CLOSE_TIMEOUT, WAMP1__WHY("no close frame from the peer in time"));
                 wamp1__free_conn(c);
                 continue;
             case WAMP1__OPEN:
-                wamp1__fail(c, WAMP1_CLOSE_POLICY, WAMP1_ERR_MESSAGE_TIMEOUT, "message not completed in time");
+                wamp1__fail(c, WAMP1_CLOSE_POLICY, WAMP1_ERR_MESSAGE_TIMEOUT, WAMP1__WHY("message not completed in time"));
                 break;
             default: /* FLUSH or LINGER: the peer does not read or does not close */
                 wamp1__free_conn(c);
@@ -3121,19 +3334,21 @@ static void wamp1__timers(wamp1_server *s) {
                 if (s->cfg.cb.on_keepalive_timeout) s->cfg.cb.on_keepalive_timeout(c, s->cfg.user);
                 if (c->state == WAMP1__OPEN)
                     wamp1__fail(c, WAMP1_CLOSE_GOING_AWAY, WAMP1_ERR_KEEPALIVE,
-                                "no pong to the keepalive ping");
+                                WAMP1__WHY("no pong to the keepalive ping"));
             } else {
                 c->flags |= WAMP1__F_PING_OUT;
                 (void)wamp1__queue_frame(c, WAMP1_OP_PING, "wamp1", 5);
             }
         }
     }
+#if WAMP1_REJECT_SLOTS > 0
     for (i = 0; i < WAMP1_REJECT_SLOTS; i++) {
         if (s->rejects[i].sock != WAMP1_INVALID_SOCKET && s->now >= s->rejects[i].deadline) {
             s->port->close(s->port->ctx, s->rejects[i].sock);
             s->rejects[i].sock = WAMP1_INVALID_SOCKET;
         }
     }
+#endif
 }
 
 static int wamp1__next_timeout(const wamp1_server *s, int timeout_ms) {
@@ -3143,9 +3358,11 @@ static int wamp1__next_timeout(const wamp1_server *s, int timeout_ms) {
     for (i = 0; i < s->nconns; i++)
         if (s->conns[i].state != WAMP1__FREE && s->conns[i].deadline && s->conns[i].deadline < next)
             next = s->conns[i].deadline;
+#if WAMP1_REJECT_SLOTS > 0
     for (i = 0; i < WAMP1_REJECT_SLOTS; i++)
         if (s->rejects[i].sock != WAMP1_INVALID_SOCKET && s->rejects[i].deadline < next)
             next = s->rejects[i].deadline;
+#endif
     if (next != UINT64_MAX) {
         uint64_t d = next > s->now ? next - s->now : 0;
         if (timeout_ms < 0 || d < (uint64_t)timeout_ms) timeout_ms = (int)(d > 0x7FFFFFFF ? 0x7FFFFFFF : d);
@@ -3174,6 +3391,7 @@ WAMP1__DEF int wamp1_server_poll(wamp1_server *s, int timeout_ms) {
         s->pfds[n].revents = 0;
         s->pfd_conn[n++] = WAMP1__PFD_WAKE;
     }
+#if WAMP1_REJECT_SLOTS > 0
     for (k = 0; k < WAMP1_REJECT_SLOTS; k++) {
         if (s->rejects[k].sock == WAMP1_INVALID_SOCKET) continue;
         s->pfds[n].fd = s->rejects[k].sock;
@@ -3181,6 +3399,7 @@ WAMP1__DEF int wamp1_server_poll(wamp1_server *s, int timeout_ms) {
         s->pfds[n].revents = 0;
         s->pfd_conn[n++] = (uint16_t)(WAMP1__PFD_REJECT - 1 - k);
     }
+#endif
     for (i = 0; i < s->nconns; i++) {
         wamp1_conn *c = &s->conns[i];
         short ev = 0;
@@ -3188,7 +3407,7 @@ WAMP1__DEF int wamp1_server_poll(wamp1_server *s, int timeout_ms) {
         if (c->wtop) { /* an in-place message was begun and never ended: drop it */
             c->wtop = NULL;
             c->parked = 0;
-            wamp1__report(s, c, WAMP1_ERR_MALFORMED, "an in-place message was not ended");
+            wamp1__report(s, c, WAMP1_ERR_MALFORMED, WAMP1__WHY("an in-place message was not ended"));
         }
         if (c->state >= WAMP1__FLUSH) {
             if (!(c->flags & WAMP1__F_EOF)) ev |= WAMP1_POLLIN;
@@ -3214,6 +3433,7 @@ WAMP1__DEF int wamp1_server_poll(wamp1_server *s, int timeout_ms) {
                 if (s->port->wake_drain) s->port->wake_drain(s->port->ctx);
                 continue;
             }
+#if WAMP1_REJECT_SLOTS > 0
             if (who < WAMP1__PFD_REJECT && who >= WAMP1__PFD_REJECT - WAMP1_REJECT_SLOTS) {
                 unsigned r = (unsigned)(WAMP1__PFD_REJECT - 1 - who);
                 uint8_t junk[256];
@@ -3224,6 +3444,7 @@ WAMP1__DEF int wamp1_server_poll(wamp1_server *s, int timeout_ms) {
                 }
                 continue;
             }
+#endif
             {
                 wamp1_conn *c = &s->conns[who];
                 if (c->state == WAMP1__FREE || c->sock != s->pfds[k].fd) continue;
@@ -3283,12 +3504,14 @@ WAMP1__DEF int wamp1_server_shutdown(wamp1_server *s, uint32_t timeout_ms) {
         (void)wamp1_server_poll(s, (int)(end - now));
     }
     for (i = 0; i < s->nconns; i++) wamp1__free_conn(&s->conns[i]);
+#if WAMP1_REJECT_SLOTS > 0
     for (k = 0; k < WAMP1_REJECT_SLOTS; k++) {
         if (s->rejects[k].sock != WAMP1_INVALID_SOCKET) {
             s->port->close(s->port->ctx, s->rejects[k].sock);
             s->rejects[k].sock = WAMP1_INVALID_SOCKET;
         }
     }
+#endif
     return 0;
 }
 
@@ -3340,7 +3563,7 @@ static uint32_t wamp1__json_scalar(const char *src, uint32_t pos, uint32_t end, 
     *bad = 1;
     if (c == '"') {
         t->type = WAMP1_JSON_STRING;
-        t->start = ++p;
+        t->start = (wamp1_json_off)++p;
         for (;;) {
             if (p >= end) return p;
             c = (unsigned char)src[p];
@@ -3358,7 +3581,7 @@ static uint32_t wamp1__json_scalar(const char *src, uint32_t pos, uint32_t end, 
             }
             p++;
         }
-        t->len = p - t->start;
+        t->len = (wamp1_json_off)(p - t->start);
         *bad = 0;
         return p + 1;
     }
@@ -3388,14 +3611,15 @@ static uint32_t wamp1__json_scalar(const char *src, uint32_t pos, uint32_t end, 
         p = q;
     }
 done:
-    t->len = p - pos;
+    t->len = (wamp1_json_off)(p - pos);
     *bad = 0;
     return p;
 }
 
 /* Iterative: while a container is open its `next` field holds its parent's index + 1, so the
  * open containers form a stack inside the token array and no recursion or extra memory is
- * needed; closing the container restores `next` to its real meaning. */
+ * needed; closing the container restores `next` to its real meaning. Without a token array
+ * (validation only) a bit per open container says whether it is an object. */
 WAMP1__DEF int wamp1_json_parse(const char *src, size_t len, wamp1_json_tok *toks, int max_toks,
                                int max_depth, size_t *err_off)
 {
@@ -3403,30 +3627,39 @@ WAMP1__DEF int wamp1_json_parse(const char *src, size_t len, wamp1_json_tok *tok
     uint32_t pos = 0, end = (uint32_t)len;
     int n = 0, cur = -1, depth = 0, err = WAMP1_JSON_ESYNTAX, open = 0, obj = 0, bad;
     unsigned st = VALUE, c;
-    wamp1_json_tok *t, *ct = NULL; /* ct: innermost open container (toks + cur); obj: it is an object */
+    uint64_t objs = 0;
+    wamp1_json_tok scratch, *t, *ct = NULL; /* ct: innermost open container (toks + cur); obj: it is an object */
 
+    if (!toks && max_depth > 64) max_depth = 64;
     if ((len >> 16) >> 16) goto fail; /* spans are 32-bit */
+#ifdef WAMP1__JSON_MAX_LEN
+    if (len > WAMP1__JSON_MAX_LEN) goto fail; /* spans are 16-bit */
+    if (max_toks > 0xFFFF) max_toks = 0xFFFF;
+#endif
     for (;;) {
         while (pos < end && ((c = (unsigned char)src[pos]) == ' ' || c == '\t' || c == '\n' || c == '\r'))
             pos++;
         if (pos == end) {
-            if (st == AFTER && !ct) return n;
+            if (st == AFTER && !depth) return toks ? n : 1;
             goto fail;
         }
         c = (unsigned char)src[pos];
-        if (st == AFTER && !ct) {
+        if (st == AFTER && !depth) {
             err = WAMP1_JSON_ETRAILING;
             goto fail;
         }
         if (c == ']' || c == '}') {
             /* allowed after a value, or right after the opening bracket (empty container) */
-            if (!ct || (st != AFTER && !open) || c != (obj ? (unsigned)'}' : (unsigned)']')) goto fail;
-            ct->len = ++pos - ct->start;
-            cur = (int)ct->next - 1;
-            ct->next = (uint32_t)n;
-            ct = cur < 0 ? NULL : toks + cur;
-            obj = ct && ct->type == WAMP1_JSON_OBJECT;
+            if (!depth || (st != AFTER && !open) || c != (obj ? (unsigned)'}' : (unsigned)']')) goto fail;
+            pos++;
             depth--;
+            if (ct) {
+                ct->len = (wamp1_json_off)(pos - ct->start);
+                cur = (int)ct->next - 1;
+                ct->next = (wamp1_json_off)n;
+                ct = cur < 0 ? NULL : toks + cur;
+                obj = ct && ct->type == WAMP1_JSON_OBJECT;
+            } else obj = depth > 0 && ((objs >> (depth - 1)) & 1u);
             st = AFTER;
             open = 0;
             continue;
@@ -3443,20 +3676,23 @@ WAMP1__DEF int wamp1_json_parse(const char *src, size_t len, wamp1_json_tok *tok
             err = WAMP1_JSON_EDEPTH;
             goto fail;
         }
-        if (n >= max_toks) {
+        if (toks && n >= max_toks) {
             err = WAMP1_JSON_ETOKENS;
             goto fail;
         }
-        t = toks + n++;
-        t->start = pos;
+        t = toks ? toks + n++ : &scratch;
+        t->start = (wamp1_json_off)pos;
         t->size = 0;
         if (ct && (st == KEY || !obj)) ct->size++; /* a key, or an array element */
         if (c == '[' || c == '{') {
             obj = c == '{';
-            t->type = (uint8_t)(obj ? WAMP1_JSON_OBJECT : WAMP1_JSON_ARRAY);
-            t->next = (uint32_t)(cur + 1);
-            cur = n - 1;
-            ct = t;
+            if (toks) {
+                t->type = (uint8_t)(obj ? WAMP1_JSON_OBJECT : WAMP1_JSON_ARRAY);
+                t->next = (wamp1_json_off)(cur + 1);
+                cur = n - 1;
+                ct = t;
+            } else if (obj) objs |= (uint64_t)1 << depth;
+            else objs &= ~((uint64_t)1 << depth);
             depth++;
             pos++;
             st = obj ? KEY : VALUE;
@@ -3465,7 +3701,7 @@ WAMP1__DEF int wamp1_json_parse(const char *src, size_t len, wamp1_json_tok *tok
         }
         pos = wamp1__json_scalar(src, pos, end, t, &bad);
         if (bad) goto fail;
-        t->next = (uint32_t)n;
+        t->next = (wamp1_json_off)n;
         st = st == KEY ? COLON : AFTER;
     }
 fail:
@@ -3473,54 +3709,10 @@ fail:
     return err;
 }
 
-/* The parser's state machine with a bit per open container (1: object) instead of tokens. */
 WAMP1__DEF int wamp1_json_validate(const char *src, size_t len, int max_depth)
 {
-    enum { VALUE, KEY, COLON, AFTER };
-    uint64_t objs = 0;
-    uint32_t pos = 0, end = (uint32_t)len;
-    int depth = 0, open = 0, bad;
-    unsigned st = VALUE, c;
-    wamp1_json_tok t;
-    if (max_depth > 64) max_depth = 64;
-    if ((len >> 16) >> 16) return WAMP1_JSON_ESYNTAX;
-    for (;;) {
-        int obj = depth > 0 && ((objs >> (depth - 1)) & 1u);
-        while (pos < end && ((c = (unsigned char)src[pos]) == ' ' || c == '\t' || c == '\n' || c == '\r'))
-            pos++;
-        if (pos == end) return st == AFTER && depth == 0 ? 0 : WAMP1_JSON_ESYNTAX;
-        c = (unsigned char)src[pos];
-        if (st == AFTER && depth == 0) return WAMP1_JSON_ETRAILING;
-        if (c == ']' || c == '}') {
-            if (!depth || (st != AFTER && !open) || c != (obj ? (unsigned)'}' : (unsigned)']')) return WAMP1_JSON_ESYNTAX;
-            pos++;
-            depth--;
-            st = AFTER;
-            open = 0;
-            continue;
-        }
-        open = 0;
-        if (st >= COLON) {
-            if (c != (st == AFTER ? (unsigned)',' : (unsigned)':')) return WAMP1_JSON_ESYNTAX;
-            st = st == AFTER && obj ? KEY : VALUE;
-            pos++;
-            continue;
-        }
-        if (st == KEY && c != '"') return WAMP1_JSON_ESYNTAX;
-        if (c == '[' || c == '{') {
-            if (depth >= max_depth) return WAMP1_JSON_EDEPTH;
-            if (c == '{') objs |= (uint64_t)1 << depth;
-            else objs &= ~((uint64_t)1 << depth);
-            depth++;
-            pos++;
-            st = c == '{' ? KEY : VALUE;
-            open = 1;
-            continue;
-        }
-        pos = wamp1__json_scalar(src, pos, end, &t, &bad);
-        if (bad) return WAMP1_JSON_ESYNTAX;
-        st = st == KEY ? COLON : AFTER;
-    }
+    int r = wamp1_json_parse(src, len, NULL, 0, max_depth, NULL);
+    return r > 0 ? 0 : r;
 }
 
 WAMP1__DEF int wamp1_json_array_get(const wamp1_json_tok *toks, int ntoks, int arr, uint32_t index)
@@ -4956,7 +5148,7 @@ static void wamp1__new_session_id(wamp1_app *app, wamp1_conn *c) {
         if (app->server.port->random(app->server.port->ctx, r, sizeof r) != 0) {
             /* no random source: still unique, from the clock and a counter (reported) */
             uint64_t x = app->server.now * 6364136223846793005u + (uint64_t)++app->sid_counter;
-            wamp1__report(&app->server, c, WAMP1_ERR_IO, "random source failed for a sessionId");
+            wamp1__report(&app->server, c, WAMP1_ERR_IO, WAMP1__WHY("random source failed for a sessionId"));
             for (i = 0; i < WAMP1_SESSION_ID_LEN; i++) {
                 x ^= x >> 29; x *= 0xBF58476D1CE4E5B9u; x ^= x >> 32;
                 r[i] = (uint8_t)x;
@@ -5246,7 +5438,7 @@ static int wamp1__fanout(wamp1_app *app, int t, const wamp1__rcpt *r, const char
         }
         if (wamp1_conn_send_frame(c, frame, flen) == 0) sent++;
     }
-    app->stats.events_sent += (uint64_t)sent;
+    app->stats.events_sent += (wamp1_counter)sent;
     return sent;
 }
 
@@ -5266,7 +5458,7 @@ WAMP1__DEF int wamp1_app_publish(wamp1_app *app, const char *topic, const char *
     wamp1__rcpt r;
     /* validated without tokens: a handler that publishes keeps the tokens of its call */
     if (wamp1_json_validate(event_json, len, app->cfg.json_max_depth > 0 ? app->cfg.json_max_depth : WAMP1_JSON_DEPTH) != 0) {
-        wamp1__report(&app->server, NULL, WAMP1_ERR_MALFORMED, "publish: the event is not JSON");
+        wamp1__report(&app->server, NULL, WAMP1_ERR_MALFORMED, WAMP1__WHY("publish: the event is not JSON"));
         return -1;
     }
     memset(&r, 0, sizeof r);
@@ -5450,7 +5642,7 @@ static wamp1_jwriter *wamp1__answer_begin(wamp1_call *call, int type) {
     wamp1_jwriter *w;
     if (call->state != WAMP1__CALL_NEW) {
         /* answered (or begun) already: the second answer goes nowhere */
-        wamp1__report(&call->app->server, call->conn, WAMP1_ERR_MALFORMED, "a call answered twice");
+        wamp1__report(&call->app->server, call->conn, WAMP1_ERR_MALFORMED, WAMP1__WHY("a call answered twice"));
         wamp1_jw_init(&call->app->sink_writer, call->app->sink, 0);
         call->app->sink_writer.overflow = 1;
         return &call->app->sink_writer;
@@ -5498,7 +5690,7 @@ static int wamp1__answer_end(wamp1_call *call, int is_error) {
                 wamp1_jw_array_end(w);
                 if (wamp1_conn_json_end(&fw) != 0) (void)wamp1__overflow(c, before);
             } else (void)wamp1__overflow(c, before);
-            wamp1__report(&app->server, c, WAMP1_ERR_LIMIT, "call answer did not fit the send buffer");
+            wamp1__report(&app->server, c, WAMP1_ERR_LIMIT, WAMP1__WHY("call answer did not fit the send buffer"));
         }
     }
     return rc;
@@ -5615,19 +5807,19 @@ static void wamp1__on_prefix(wamp1_app *app, wamp1_conn *c, const char *json) {
     size_t nl, ul;
     wamp1__prefix *e;
     if (t[0].size != 3 || t[2].type != WAMP1_JSON_STRING || t[3].type != WAMP1_JSON_STRING) {
-        wamp1__malformed(app, c, WAMP1_CLOSE_INVALID_DATA, "PREFIX needs [1, prefix, URI]");
+        wamp1__malformed(app, c, WAMP1_CLOSE_INVALID_DATA, WAMP1__WHY("PREFIX needs [1, prefix, URI]"));
         return;
     }
     if (wamp1_json_unescape(json, &t[2], name, sizeof name, &nl) != 0 ||
         wamp1_json_unescape(json, &t[3], uri, sizeof uri, &ul) != 0) {
-        wamp1__report(&app->server, c, WAMP1_ERR_LIMIT, "PREFIX longer than the configured limit: ignored");
+        wamp1__report(&app->server, c, WAMP1_ERR_LIMIT, WAMP1__WHY("PREFIX longer than the configured limit: ignored"));
         return;
     }
     e = wamp1__prefix_find(app, ci, name, nl);
     if (!e) {
         uint16_t p = app->prefix_free;
         if (p == WAMP1__NIL || app->wconns[ci].nprefix >= WAMP1_MAX_PREFIXES_PER_CONN) {
-            wamp1__report(&app->server, c, WAMP1_ERR_LIMIT, "prefix table full: PREFIX ignored");
+            wamp1__report(&app->server, c, WAMP1_ERR_LIMIT, WAMP1__WHY("prefix table full: PREFIX ignored"));
             return;
         }
         e = &app->prefixes[p];
@@ -5658,14 +5850,14 @@ static void wamp1__on_call(wamp1_app *app, wamp1_conn *c, const char *json, int 
     call.ntoks = ntoks;
     app->stats.calls++;
     if (t[0].size < 2 || t[2].type != WAMP1_JSON_STRING) {
-        wamp1__malformed(app, c, WAMP1_CLOSE_INVALID_DATA, "CALL without a string callID");
+        wamp1__malformed(app, c, WAMP1_CLOSE_INVALID_DATA, WAMP1__WHY("CALL without a string callID"));
         return;
     }
     call.callid_json = json + t[2].start - 1; /* with its quotes */
     call.callid_len = t[2].len + 2;
     call.argc = t[0].size >= 3 ? t[0].size - 3 : 0;
     if (t[0].size < 3 || t[t[2].next].type != WAMP1_JSON_STRING) {
-        wamp1__malformed(app, c, WAMP1_CLOSE_INVALID_DATA, "CALL with a procURI that is not a string");
+        wamp1__malformed(app, c, WAMP1_CLOSE_INVALID_DATA, WAMP1__WHY("CALL with a procURI that is not a string"));
         if (!app->cfg.strict) (void)wamp1__call_fail(&call, WAMP1_CALL_INVALID_ARGUMENT, "procURI must be a string");
         return;
     }
@@ -5723,18 +5915,18 @@ static int wamp1__topic_msg(wamp1_app *app, wamp1_conn *c, const char *json, int
                             wamp1_match *m, const wamp1_route **r, const wamp1_handler **h) {
     int n;
     if (app->toks[2].type != WAMP1_JSON_STRING) {
-        wamp1__malformed(app, c, WAMP1_CLOSE_INVALID_DATA, "topicURI must be a string");
+        wamp1__malformed(app, c, WAMP1_CLOSE_INVALID_DATA, WAMP1__WHY("topicURI must be a string"));
         return -1;
     }
     n = wamp1__uri_arg(app, c, json, 2);
     if (n < 0) {
-        wamp1__report(&app->server, c, WAMP1_ERR_LIMIT, "topic URI longer than the configured limit: ignored");
+        wamp1__report(&app->server, c, WAMP1_ERR_LIMIT, WAMP1__WHY("topic URI longer than the configured limit: ignored"));
         return -1;
     }
     *r = wamp1__route(app, WAMP1_ROUTE_TOPIC, app->uri, (size_t)n, m);
     *h = *r ? wamp1__resolve(app, *r) : NULL;
     if (!*r && type != WAMP1_MSG_UNSUBSCRIBE) {
-        wamp1__report(&app->server, c, WAMP1_ERR_NO_ROUTE, "no route for this topic: ignored");
+        wamp1__report(&app->server, c, WAMP1_ERR_NO_ROUTE, WAMP1__WHY("no route for this topic: ignored"));
         return -1;
     }
     return n;
@@ -5746,7 +5938,7 @@ static void wamp1__on_subscribe(wamp1_app *app, wamp1_conn *c, const char *json,
     const wamp1_handler *h = NULL;
     int n, rc;
     if (app->toks[0].size != 2) {
-        wamp1__malformed(app, c, WAMP1_CLOSE_INVALID_DATA, "SUBSCRIBE/UNSUBSCRIBE needs [type, topicURI]");
+        wamp1__malformed(app, c, WAMP1_CLOSE_INVALID_DATA, WAMP1__WHY("SUBSCRIBE/UNSUBSCRIBE needs [type, topicURI]"));
         return;
     }
     n = wamp1__topic_msg(app, c, json, type, &m, &r, &h);
@@ -5765,8 +5957,8 @@ static void wamp1__on_subscribe(wamp1_app *app, wamp1_conn *c, const char *json,
     if (type == WAMP1_MSG_SUBSCRIBE) {
         if (h && h->subscribe && h->subscribe(app, c, app->uri, (size_t)n, &m, h->user) != 0) return;
         rc = wamp1__subscribe(app, wamp1__cidx(c), app->uri, (size_t)n);
-        if (rc == -1) wamp1__report(&app->server, c, WAMP1_ERR_LIMIT, "subscription pool full: SUBSCRIBE ignored");
-        if (rc == -2) wamp1__report(&app->server, c, WAMP1_ERR_LIMIT, "topic pool full: SUBSCRIBE ignored");
+        if (rc == -1) wamp1__report(&app->server, c, WAMP1_ERR_LIMIT, WAMP1__WHY("subscription pool full: SUBSCRIBE ignored"));
+        if (rc == -2) wamp1__report(&app->server, c, WAMP1_ERR_LIMIT, WAMP1__WHY("topic pool full: SUBSCRIBE ignored"));
     } else {
         if (wamp1__unsubscribe(app, wamp1__cidx(c), app->uri, (size_t)n) && h && h->unsubscribe)
             h->unsubscribe(app, c, app->uri, (size_t)n, &m, h->user);
@@ -5790,11 +5982,11 @@ static void wamp1__on_publish(wamp1_app *app, wamp1_conn *c, const char *json) {
     const wamp1_handler *h = NULL;
     int n, a4 = -1, a5 = -1;
     if (t[0].size < 3 || t[0].size > 5) {
-        wamp1__malformed(app, c, WAMP1_CLOSE_INVALID_DATA, "PUBLISH needs 3 to 5 elements");
+        wamp1__malformed(app, c, WAMP1_CLOSE_INVALID_DATA, WAMP1__WHY("PUBLISH needs 3 to 5 elements"));
         return;
     }
     if (t[2].type != WAMP1_JSON_STRING) {
-        wamp1__malformed(app, c, WAMP1_CLOSE_INVALID_DATA, "topicURI must be a string");
+        wamp1__malformed(app, c, WAMP1_CLOSE_INVALID_DATA, WAMP1__WHY("topicURI must be a string"));
         return;
     }
     memset(&p, 0, sizeof p);
@@ -5807,7 +5999,7 @@ static void wamp1__on_publish(wamp1_app *app, wamp1_conn *c, const char *json) {
         else if (t[a4].type == WAMP1_JSON_FALSE) p.exclude_me = 0;
         else if (t[a4].type == WAMP1_JSON_ARRAY) {
             if (!wamp1__all_strings(t, a4)) {
-                wamp1__malformed(app, c, WAMP1_CLOSE_INVALID_DATA, "PUBLISH exclude list holds a non-string");
+                wamp1__malformed(app, c, WAMP1_CLOSE_INVALID_DATA, WAMP1__WHY("PUBLISH exclude list holds a non-string"));
                 return;
             }
             p.exclude = a4;
@@ -5817,7 +6009,7 @@ static void wamp1__on_publish(wamp1_app *app, wamp1_conn *c, const char *json) {
     if (t[0].size == 5) {
         a5 = (int)t[a4].next;
         if (t[a5].type != WAMP1_JSON_ARRAY || !wamp1__all_strings(t, a5)) {
-            wamp1__malformed(app, c, WAMP1_CLOSE_INVALID_DATA, "PUBLISH eligible must be an array of strings");
+            wamp1__malformed(app, c, WAMP1_CLOSE_INVALID_DATA, WAMP1__WHY("PUBLISH eligible must be an array of strings"));
             return;
         }
         p.eligible = a5;
@@ -5855,7 +6047,7 @@ static void wamp1__app_message(wamp1_conn *c, wamp1_opcode op, const uint8_t *da
     int n, depth = app->cfg.json_max_depth > 0 ? app->cfg.json_max_depth : WAMP1_JSON_DEPTH;
     int64_t type;
     if (op != WAMP1_OP_TEXT) {
-        wamp1__malformed(app, c, WAMP1_CLOSE_UNSUPPORTED, "binary message on a WAMP connection");
+        wamp1__malformed(app, c, WAMP1_CLOSE_UNSUPPORTED, WAMP1__WHY("binary message on a WAMP connection"));
         return;
     }
     n = wamp1_json_parse(json, len, t, WAMP1_JSON_TOKENS, depth, NULL);
@@ -5868,18 +6060,18 @@ static void wamp1__app_message(wamp1_conn *c, wamp1_opcode op, const uint8_t *da
         call.conn = c;
         call.callid_json = json + t[2].start - 1;
         call.callid_len = t[2].len + 2;
-        wamp1__report(&app->server, c, WAMP1_ERR_LIMIT, "CALL has more JSON tokens than WAMP1_JSON_TOKENS");
+        wamp1__report(&app->server, c, WAMP1_ERR_LIMIT, WAMP1__WHY("CALL has more JSON tokens than WAMP1_JSON_TOKENS"));
         (void)wamp1__call_fail(&call, WAMP1_CALL_INTERNAL, "message too complex");
         return;
     }
     if (n < 0) {
         wamp1__malformed(app, c, WAMP1_CLOSE_INVALID_DATA,
-                         n == WAMP1_JSON_EDEPTH ? "JSON nested deeper than the limit" : "invalid JSON");
+                         n == WAMP1_JSON_EDEPTH ? WAMP1__WHY("JSON nested deeper than the limit") : WAMP1__WHY("invalid JSON"));
         return;
     }
     if (t[0].type != WAMP1_JSON_ARRAY || t[0].size < 2 || t[1].type != WAMP1_JSON_NUMBER ||
         wamp1_json_get_int(json, &t[1], &type) != 0) {
-        wamp1__malformed(app, c, WAMP1_CLOSE_INVALID_DATA, "not a WAMP message array");
+        wamp1__malformed(app, c, WAMP1_CLOSE_INVALID_DATA, WAMP1__WHY("not a WAMP message array"));
         return;
     }
     switch (type) {
@@ -5888,7 +6080,7 @@ static void wamp1__app_message(wamp1_conn *c, wamp1_opcode op, const uint8_t *da
     case WAMP1_MSG_SUBSCRIBE:
     case WAMP1_MSG_UNSUBSCRIBE: wamp1__on_subscribe(app, c, json, (int)type); break;
     case WAMP1_MSG_PUBLISH: wamp1__on_publish(app, c, json); break;
-    default: wamp1__malformed(app, c, WAMP1_CLOSE_INVALID_DATA, "message type a client must not send");
+    default: wamp1__malformed(app, c, WAMP1_CLOSE_INVALID_DATA, WAMP1__WHY("message type a client must not send"));
     }
 }
 
@@ -5934,18 +6126,18 @@ static void wamp1__app_error(wamp1_conn *c, wamp1_error e, const char *why, void
 
 static int wamp1__app_request(wamp1_conn *c, const wamp1_request *req, void *user) {
     wamp1_app *app = (wamp1_app *)user;
-    return app->cfg.server.cb.on_request ? app->cfg.server.cb.on_request(c, req, app->cfg.server.user) : 0;
+    return app->cfg.on_request ? app->cfg.on_request(c, req, app->cfg.server_user) : 0;
 }
 
 static void wamp1__app_http(wamp1_conn *c, const wamp1_request *req, void *user) {
     wamp1_app *app = (wamp1_app *)user;
-    if (app->cfg.server.cb.on_http) app->cfg.server.cb.on_http(c, req, app->cfg.server.user);
+    if (app->cfg.on_http) app->cfg.on_http(c, req, app->cfg.server_user);
 }
 
 static void wamp1__app_keepalive(wamp1_conn *c, void *user) {
     wamp1_app *app = (wamp1_app *)user;
-    if (app->cfg.server.cb.on_keepalive_timeout)
-        app->cfg.server.cb.on_keepalive_timeout(c, app->cfg.server.user);
+    if (app->cfg.on_keepalive_timeout)
+        app->cfg.on_keepalive_timeout(c, app->cfg.server_user);
 }
 
 static void wamp1__lock(wamp1_app *app) {
@@ -5978,7 +6170,7 @@ static void wamp1__app_tick(wamp1_server *s, uint64_t now, void *user) {
             (void)wamp1_app_publish(app, slot.data, slot.data + slot.tlen + 1, slot.elen, NULL);
         }
     }
-    if (app->cfg.server.cb.on_tick) app->cfg.server.cb.on_tick(s, now, app->cfg.server.user);
+    if (app->cfg.on_tick) app->cfg.on_tick(s, now, app->cfg.server_user);
 }
 
 static int wamp1__enqueue(wamp1_app *app, const wamp1__qslot *slot) {
@@ -6022,8 +6214,22 @@ WAMP1__DEF int wamp1_app_init(wamp1_app *app, const wamp1_app_config *cfg) {
     wamp1_config sc;
     unsigned i;
     memset(app, 0, sizeof *app);
-    app->cfg = *cfg;
-    if (!app->cfg.server_ident) app->cfg.server_ident = WAMP1_SERVER_IDENT;
+    app->cfg.server_ident = cfg->server_ident ? cfg->server_ident : WAMP1_SERVER_IDENT;
+    app->cfg.publish_include_publisher = cfg->publish_include_publisher != 0;
+    app->cfg.curie_hash_join = cfg->curie_hash_join != 0;
+    app->cfg.strict = cfg->strict != 0;
+    app->cfg.json_max_depth = cfg->json_max_depth;
+    app->cfg.resolve = cfg->resolve;
+    app->cfg.error_uri = cfg->error_uri;
+    app->cfg.on_open = cfg->on_open;
+    app->cfg.on_close = cfg->on_close;
+    app->cfg.on_error = cfg->on_error;
+    app->cfg.user = cfg->user;
+    app->cfg.on_request = cfg->server.cb.on_request;
+    app->cfg.on_http = cfg->server.cb.on_http;
+    app->cfg.on_keepalive_timeout = cfg->server.cb.on_keepalive_timeout;
+    app->cfg.on_tick = cfg->server.cb.on_tick;
+    app->cfg.server_user = cfg->server.user;
     sc = cfg->server;
     if (!sc.subprotocol) sc.subprotocol = "wamp";
     if (cfg->lenient_subprotocol) sc.subprotocol_optional = 1;

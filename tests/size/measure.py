@@ -199,7 +199,8 @@ def main():
         return im.flash("runtime") - b.flash("runtime"), extra
 
     print("Footprint of wamp1.h on lwIP 2.1.3: default embedded configuration (4 connections,")
-    print("1 KiB receive and send buffers, 16 topics, WAMP1_NO_SESSION, WAMP1_NO_STDIO_FILES, NDEBUG),")
+    print("1 KiB receive and send buffers, 16 topics, WAMP1_NO_SESSION, WAMP1_NO_STDIO_FILES, NDEBUG,")
+    print("WAMP1_NO_ERROR_TEXT, WAMP1_NO_DEFAULT_LINKS, WAMP1_REJECT_SLOTS=0, WAMP1_MAX_ATTRS=0),")
     print("-Os -ffunction-sections -fdata-sections, --gc-sections. Bytes.")
     print()
     hdr = ("target", "configuration", "lib text", "core", "port", "lib data", "lib bss", "runtime", "image text", "image data+bss")
@@ -271,7 +272,7 @@ def main():
                 ("subscriptions: %d x %d" % (s.get("n_subs", 0), s.get("sz_sub", 0)), s.get("n_subs", 0) * s.get("sz_sub", 0)),
                 ("routes, handlers, middleware tables", s.get("sz_routes", 0)),
                 ("URI scratch (uri, uri2)", s.get("sz_uris", 0)),
-                ("configuration copies (wamp1_app_config incl. server config)", s.get("sz_app_cfg", 0) + s.get("sz_cfg", 0)),
+                ("configuration (server config + what the app keeps)", s.get("sz_app_cfg", 0) + s.get("sz_cfg", 0)),
                 ("port state (%d socket slots)" % s.get("n_port_slots", 0), s.get("sz_port_state", 0))]
         for label, v in sorted(rows, key=lambda r: -r[1]):
             print("  %6d  %s" % (v, label))

@@ -14,9 +14,12 @@
 #   bash tests/size/run.sh --probe   exit 0 when everything needed is there or could be installed
 #                                    (else 1, with the reason)
 #
-# Default embedded configuration: 4 connections, 1 KiB receive and send buffers, 16 topics,
-# WAMP1_NO_SESSION and WAMP1_NO_STDIO_FILES, NDEBUG. lwIP 2.1.3 comes from Debian's source
-# package (tests/lwip/fetch-lwip.sh) and is compiled here, never counted as the library.
+# Default embedded configuration: 4 connections, 1 KiB receive and send buffers, 16 topics
+# (every other table takes its small-build default), WAMP1_NO_SESSION and
+# WAMP1_NO_STDIO_FILES, NDEBUG, and the firmware switches in FWCONF (no error texts, no
+# blocklist/origin links, no 503 drain slots, no attribute store). lwIP 2.1.3 comes from
+# Debian's source package (tests/lwip/fetch-lwip.sh) and is compiled here, never counted as
+# the library.
 set -u
 cd "$(dirname "$0")/../.."
 root=$(pwd)
@@ -50,6 +53,7 @@ fi
 WARN="-std=c99 -Wall -Wextra -Werror"
 OPT="-Os -ffunction-sections -fdata-sections"
 CONF="-DWAMP1_MAX_CONNECTIONS=4 -DWAMP1_RECV_BUFFER_SIZE=1024 -DWAMP1_SEND_BUFFER_SIZE=1024 -DWAMP1_MAX_TOPICS=16"
+FWCONF="-DWAMP1_NO_ERROR_TEXT -DWAMP1_NO_DEFAULT_LINKS -DWAMP1_REJECT_SLOTS=0 -DWAMP1_MAX_ATTRS=0"
 jobs=$(nproc 2>/dev/null || echo 2)
 
 # target name | compiler | CPU flags (compile and link) | link flags
@@ -130,9 +134,9 @@ for t in "${targets[@]}"; do
     [ $fl = sock ] && opts=tests/size/sockets
     inc="-I. -Itests/size -I$opts -Itests/size/include -isystem $L/src/include"
     for src in lib port inst fw_main fw_platform; do
-      add_job "$cc $cpu $OPT $WARN $CONF $defs $inc -c tests/size/$src.c -o $d/$src.o"
+      add_job "$cc $cpu $OPT $WARN $CONF $FWCONF $defs $inc -c tests/size/$src.c -o $d/$src.o"
     done
-    add_job "$cc $cpu $OPT $WARN $CONF $defs $inc -c tests/size/sizes.c -o $d/sizes.o"
+    add_job "$cc $cpu $OPT $WARN $CONF $FWCONF $defs $inc -c tests/size/sizes.c -o $d/sizes.o"
   done
 done
 run_jobs

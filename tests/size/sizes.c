@@ -37,8 +37,10 @@ char sz_qslot[sizeof(wamp1__qslot)];
 char n_qslots[WAMP1_QUEUE_SLOTS];
 char sz_routes[sizeof(((wamp1_app *)0)->routes) + sizeof(((wamp1_app *)0)->handlers) + sizeof(((wamp1_app *)0)->mw)];
 char sz_uris[sizeof(((wamp1_app *)0)->uri) + sizeof(((wamp1_app *)0)->uri2)];
-char sz_app_cfg[sizeof(wamp1_app_config)];
+char sz_app_cfg[sizeof(((wamp1_app *)0)->cfg)]; /* what the app keeps of wamp1_app_config */
 #endif
 char sz_cfg[sizeof(wamp1_config)];
 char sz_stats[sizeof(wamp1_stats)];
+#if WAMP1_REJECT_SLOTS > 0
 char sz_rejects[sizeof(((wamp1_server *)0)->rejects)];
+#endif
