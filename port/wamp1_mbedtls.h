@@ -21,6 +21,11 @@
        ...
        wamp1_tls_free(&tls);                 // after wamp1_server_shutdown()
 
+   Any port can be wrapped; the transport is tested around the POSIX port, the Windows port
+   (mingw-w64 under wine, mbedTLS built from its sources: include port/wamp1_win32.h before
+   wamp1.h as usual, SOCKET handles are fine as keys, link -lws2_32 -lbcrypt) and both lwIP
+   ports (the raw API with NO_SYS=1, the sockets port with lwip_poll() and lwip_select()).
+
    Link with -lmbedtls -lmbedx509 -lmbedcrypto (Debian: libmbedtls-dev). Written for mbedTLS
    2.28 (LTS, the version it is tested with) and 3.x, where the API differs (key parsing and
    pair checks take an RNG, PSA must be initialised, TLS 1.0/1.1 are gone); the differences
@@ -45,7 +50,8 @@
 
    Random numbers: a CTR_DRBG seeded (and reseeded) from the inner port's random(), which must
    therefore be a cryptographically strong source (the POSIX port reads /dev/urandom; its
-   clock-seeded fallback is not strong). With mbedTLS 3.x and PSA crypto, psa_crypto_init() is
+   clock-seeded fallback is not strong; the Windows port uses BCryptGenRandom; on lwIP define
+   WAMP1_LWIP_RANDOM to the hardware RNG, since the lwIP ports' fallbacks are not strong). With mbedTLS 3.x and PSA crypto, psa_crypto_init() is
    called too; PSA draws on mbedTLS's own entropy sources.
 
    How the transport behaves:

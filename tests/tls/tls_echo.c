@@ -9,22 +9,48 @@
    them to wamp1_tls_init() without their terminating NUL (the default, files, uses
    wamp1_tls_init_files()). --chaos puts a port between the POSIX port and TLS that cuts
    every recv and send to a random small size and often answers WAMP1_IO_WOULDBLOCK without
-   touching the socket, so that every WANT_READ/WANT_WRITE path of the transport runs. SIGINT/SIGTERM: close frames with 1001, then exit 0. Sets
-   WAMP1_TLS_VERBOSE=1 in the environment to log failed connections to stderr. */
+   touching the socket, so that every WANT_READ/WANT_WRITE path of the transport runs.
+   SIGINT/SIGTERM (on Windows Ctrl+C, Ctrl+Break, closing the console): close frames with
+   1001, then exit 0. Set WAMP1_TLS_VERBOSE=1 in the environment to log failed connections
+   to stderr.
+
+   The same file builds for Windows (mingw-w64: _WIN32), where the Windows port
+   (port/wamp1_win32.h) is the one wrapped; tests/tls/run_windows.sh builds it that way. */
+#ifdef _WIN32
+#include "../../port/wamp1_win32.h" /* Winsock and WAMP1_SOCKET before wamp1.h */
+#else
 #define _DEFAULT_SOURCE
 #define _POSIX_C_SOURCE 200809L
+#endif
 #define WAMP1_MAX_CONNECTIONS 64
 #define WAMP1_STATIC_MEMORY_SIZE 0
 #define WAMP1_NO_WAMP
 #define WAMP1_IMPLEMENTATION
 #include "../../wamp1.h"
+#ifdef _WIN32
+#include "../../port/wamp1_win32.h"
+#else
 #include "../../port/wamp1_posix.h"
+#endif
 #include "../../port/wamp1_mbedtls.h"
 
-#include <signal.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#ifdef _WIN32
+#if !WAMP1_WIN32_FITS
+#error "raise FD_SETSIZE or lower WAMP1_MAX_CONNECTIONS"
+#endif
+typedef wamp1_win32 plain_port;
+#define plain_port_init wamp1_win32_init
+#define plain_port_free wamp1_win32_free
+#else
+#include <signal.h>
 #include <sys/mman.h>
+typedef wamp1_posix plain_port;
+#define plain_port_init wamp1_posix_init
+#define plain_port_free wamp1_posix_free
+#endif
 
 static wamp1_server server;
 static wamp1_tls tls;
@@ -75,13 +101,26 @@ static void on_tls_error(void *user, wamp1_socket s, int err, const char *where)
     (void)user;
     if (!verbose) return;
     wamp1_tls_strerror(err, msg, sizeof msg);
-    fprintf(stderr, "tls_echo: TLS %s failed on socket %d: %s\n", where, (int)s, msg);
+    fprintf(stderr, "tls_echo: TLS %s failed on socket %lu: %s\n", where, (unsigned long)s, msg);
 }
 
+#ifdef _WIN32
+static HANDLE stopped; /* set once the server has shut down */
+
+/* Runs on a thread of its own. For a closed console, logoff or shutdown the process ends when
+   the handler returns, so it waits for the shutdown to finish first. */
+static BOOL WINAPI on_console(DWORD type) {
+    wamp1_server_stop(&server);
+    if (type == CTRL_CLOSE_EVENT || type == CTRL_LOGOFF_EVENT || type == CTRL_SHUTDOWN_EVENT)
+        (void)WaitForSingleObject(stopped, 4000);
+    return TRUE;
+}
+#else
 static void on_signal(int sig) {
     (void)sig;
     wamp1_server_stop(&server);
 }
+#endif
 
 static int usage(const char *msg, const char *arg) {
     fprintf(stderr, "tls_echo: %s%s%s (usage: tls_echo --cert FILE --key FILE [--host ADDR] "
@@ -128,7 +167,7 @@ static unsigned char *read_file(const char *path, size_t *len) {
 }
 
 int main(int argc, char **argv) {
-    static wamp1_posix posix;
+    static plain_port plain_if;
     wamp1_port plain, chaos, secure, *below;
     wamp1_config cfg;
     const char *host = "127.0.0.1", *cert = NULL, *key = NULL, *load = "files";
@@ -137,7 +176,9 @@ int main(int argc, char **argv) {
     size_t mem_size;
     void *mem;
     int i, r;
+#ifndef _WIN32
     struct sigaction sa;
+#endif
 
     verbose = getenv("WAMP1_TLS_VERBOSE") != NULL;
     for (i = 1; i < argc; i += 2) {
@@ -172,7 +213,7 @@ int main(int argc, char **argv) {
     }
     if (!cert || !key) return usage("--cert and --key are required", NULL);
 
-    if (wamp1_posix_init(&posix, &plain) != 0) return usage("cannot create the wake-up pipe", NULL);
+    if (plain_port_init(&plain_if, &plain) != 0) return usage("cannot create the wake-up pipe", NULL);
     below = &plain;
     if (chaos_seed) {
         chaos_inner = plain;
@@ -223,12 +264,18 @@ int main(int argc, char **argv) {
     cfg.cb.on_message = on_message;
     cfg.cb.on_error = on_error;
     mem_size = wamp1_server_memory_size(&cfg);
+#ifdef _WIN32
+    /* committed, not touched: Windows backs a page with memory only once it is used */
+    mem = VirtualAlloc(NULL, mem_size, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+    if (!mem) return usage("cannot reserve buffer memory", NULL);
+#else
     mem = mmap(NULL, mem_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS
 #ifdef MAP_NORESERVE
                | MAP_NORESERVE
 #endif
                , -1, 0);
     if (mem == MAP_FAILED) return usage("cannot reserve buffer memory", NULL);
+#endif
     cfg.memory = mem;
     cfg.memory_size = mem_size;
     if (wamp1_server_init(&server, &cfg) != 0) return usage("bad configuration", NULL);
@@ -237,12 +284,17 @@ int main(int argc, char **argv) {
         return 2;
     }
 
+#ifdef _WIN32
+    stopped = CreateEventA(NULL, TRUE, FALSE, NULL);
+    (void)SetConsoleCtrlHandler(on_console, TRUE);
+#else
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+#endif
 
     printf("listening on %s:%u\n", host, (unsigned)wamp1_server_port(&server));
     fflush(stdout);
@@ -257,7 +309,12 @@ int main(int argc, char **argv) {
             (unsigned long long)tls.stats.handshake_errors, (unsigned long long)tls.stats.errors,
             (unsigned)tls.stats.active, (unsigned)tls.stats.active_peak);
     wamp1_tls_free(&tls);
-    wamp1_posix_free(&posix);
+    plain_port_free(&plain_if);
+#ifdef _WIN32
+    (void)VirtualFree(mem, 0, MEM_RELEASE);
+    if (stopped) (void)SetEvent(stopped);
+#else
     munmap(mem, mem_size);
+#endif
     return 0;
 }

@@ -6,7 +6,9 @@ python3-websocket when it is installed.
 usage: tls_test.py TLS_ECHO CERTDIR
 
 CERTDIR holds ec-cert.pem/ec-key.pem and rsa-cert.pem/rsa-key.pem (run.sh makes them).
-Prints one line per check and ends with "tls: N passed, M failed"."""
+Prints one line per check and ends with "tls: N passed, M failed" (TLS_SUITE=NAME in the
+environment puts NAME in place of "tls"; tests/tls/run_windows.sh runs the Windows build
+through tests/windows/wine-run.sh, where SIGTERM reaches the program as Ctrl+C)."""
 import base64
 import hashlib
 import os
@@ -556,7 +558,7 @@ def main():
             print("     %s: %s" % (srv.name, stats[-1][len("tls_echo: "):]), flush=True)
 
     unit = os.environ.get("TLS_UNIT_COUNTS", "0 0").split()
-    print("tls: %d passed, %d failed" % (passed + int(unit[0]), failed + int(unit[1])), flush=True)
+    print("%s: %d passed, %d failed" % (os.environ.get("TLS_SUITE", "tls"), passed + int(unit[0]), failed + int(unit[1])), flush=True)
     return 0 if failed + int(unit[1]) == 0 else 1
 
 

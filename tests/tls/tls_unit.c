@@ -2,15 +2,33 @@
    certificates and keys in every accepted form, set-up errors, wamp1_tls_strerror.
 
    tls_unit CERTDIR   (ec-cert.pem, ec-key.pem, rsa-key.pem, ec-cert.der, ec-key.der)
-   Prints "ok"/"FAIL" lines and "unit: N passed, M failed". */
+   Prints "ok"/"FAIL" lines and "unit: N passed, M failed". Builds for Windows too (mingw-w64,
+   the Windows port as the inner port, Winsock's SOCKET as the socket type). */
+#ifdef _WIN32
+#include "../../port/wamp1_win32.h"
+#else
 #define _DEFAULT_SOURCE
 #define _POSIX_C_SOURCE 200809L
+#endif
 #define WAMP1_MAX_CONNECTIONS 4
 #define WAMP1_REJECT_SLOTS 1
 #define WAMP1_NO_WAMP
 #define WAMP1_IMPLEMENTATION
 #include "../../wamp1.h"
+#ifdef _WIN32
+#include "../../port/wamp1_win32.h"
+typedef wamp1_win32 plain_port;
+#define plain_port_init wamp1_win32_init
+#define plain_port_free wamp1_win32_free
+/* Winsock handles: pointer-sized, multiples of 4, far from 0 */
+#define SOCK_OF(k) ((wamp1_socket)0x10000u + (wamp1_socket)(k) * 4u)
+#else
 #include "../../port/wamp1_posix.h"
+typedef wamp1_posix plain_port;
+#define plain_port_init wamp1_posix_init
+#define plain_port_free wamp1_posix_free
+#define SOCK_OF(k) ((wamp1_socket)(k))
+#endif
 #include "../../port/wamp1_mbedtls.h"
 
 #include <stdio.h>
@@ -66,7 +84,7 @@ static void map_test(void) {
         x ^= x << 17;
         s = (int)(x % 40u);
         if (where[s] >= 0) {
-            wamp1__tls_map_del(&tls, s);
+            wamp1__tls_map_del(&tls, SOCK_OF(s));
             tls.conns[where[s]].sock = WAMP1_INVALID_SOCKET;
             used &= ~(1u << where[s]);
             where[s] = -1;
@@ -75,12 +93,12 @@ static void map_test(void) {
                 if (!(used & (1u << k))) break;
             if (k == (int)WAMP1_TLS_MAX_CONNECTIONS) continue;
             used |= 1u << k;
-            tls.conns[k].sock = s;
+            tls.conns[k].sock = SOCK_OF(s);
             where[s] = k;
-            wamp1__tls_map_put(&tls, s, (uint32_t)k);
+            wamp1__tls_map_put(&tls, SOCK_OF(s), (uint32_t)k);
         }
         for (k = 0; k < 40; k++) {
-            wamp1_tls_conn *c = wamp1__tls_find(&tls, k);
+            wamp1_tls_conn *c = wamp1__tls_find(&tls, SOCK_OF(k));
             if (where[k] < 0 ? c != NULL : c != &tls.conns[where[k]]) bad = 1;
         }
     }
@@ -97,7 +115,7 @@ static int init_buffers(wamp1_port *inner, const unsigned char *c, size_t cl, co
 }
 
 int main(int argc, char **argv) {
-    static wamp1_posix posix;
+    static plain_port plain_if;
     wamp1_port inner, outer, bare;
     size_t cl = 0, kl = 0, rl = 0, cdl = 0, kdl = 0;
     unsigned char *cert, *key, *rsa, *cder, *kder;
@@ -112,7 +130,7 @@ int main(int argc, char **argv) {
     rsa = load(argv[1], "rsa-key.pem", &rl);
     cder = load(argv[1], "ec-cert.der", &cdl);
     kder = load(argv[1], "ec-key.der", &kdl);
-    if (!cert || !key || !rsa || !cder || !kder || wamp1_posix_init(&posix, &inner) != 0) {
+    if (!cert || !key || !rsa || !cder || !kder || plain_port_init(&plain_if, &inner) != 0) {
         fprintf(stderr, "tls_unit: cannot read the test files\n");
         return 2;
     }
@@ -184,7 +202,7 @@ int main(int argc, char **argv) {
     free(rsa);
     free(cder);
     free(kder);
-    wamp1_posix_free(&posix);
+    plain_port_free(&plain_if);
     printf("unit: %d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
