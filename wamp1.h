@@ -1410,6 +1410,8 @@ WAMP1_API const char *wamp1_match_get(const wamp1_match *m, const char *name, si
 
 /* Answering calls */
 WAMP1_API int wamp1_call_arg(const wamp1_call *call, unsigned i); /* token index or -1 */
+/* The callID as the client wrote it (JSON string contents, escapes kept; not terminated). */
+WAMP1_API const char *wamp1_call_id(const wamp1_call *call, size_t *len);
 WAMP1_API wamp1_jwriter *wamp1_call_result_begin(wamp1_call *call); /* write one value */
 WAMP1_API int wamp1_call_result_end(wamp1_call *call);
 WAMP1_API int wamp1_call_result_json(wamp1_call *call, const char *json, size_t len);
@@ -5623,6 +5625,11 @@ WAMP1__DEF const char *wamp1_error_uri_default(wamp1_call_status st) {
 static const char *wamp1__error_uri(wamp1_app *app, wamp1_call_status st) {
     const char *u = app->cfg.error_uri ? app->cfg.error_uri(st, app->cfg.user) : NULL;
     return u ? u : wamp1_error_uri_default(st);
+}
+
+WAMP1__DEF const char *wamp1_call_id(const wamp1_call *call, size_t *len) {
+    *len = call->callid_len >= 2 ? call->callid_len - 2 : 0;
+    return call->callid_json ? call->callid_json + 1 : "";
 }
 
 WAMP1__DEF int wamp1_call_arg(const wamp1_call *call, unsigned i) {

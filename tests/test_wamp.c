@@ -2334,7 +2334,10 @@ TEST(test_session_id_without_random) {
 /* wamp1_call_live: waiting while deferred, not after the answer or the caller's exit */
 static wamp1_call_handle live_h;
 static wamp1_call_status h_defer_keep(wamp1_call *call, void *user) {
+    size_t n;
+    const char *id = wamp1_call_id(call, &n);
     (void)user;
+    CHECK(n == 2 && id[0] == 'k'); /* the handler sees the callID */
     live_h = wamp1_call_defer(call);
     return WAMP1_CALL_OK;
 }
