@@ -5536,22 +5536,21 @@ WAMP1__DEF int wamp1_app_add_route(wamp1_app *app, const wamp1_route *r) {
     return 0;
 }
 
-WAMP1__DEF int wamp1_app_add_rpc(wamp1_app *app, const char *pattern, const wamp1_handler *h) {
+static int wamp1__add_route_to(wamp1_app *app, int kind, const char *pattern, const wamp1_handler *h) {
     wamp1_route r;
     memset(&r, 0, sizeof r);
     r.pattern = pattern;
-    r.kind = WAMP1_ROUTE_RPC;
+    r.kind = kind;
     r.handler = h;
     return wamp1_app_add_route(app, &r);
 }
 
+WAMP1__DEF int wamp1_app_add_rpc(wamp1_app *app, const char *pattern, const wamp1_handler *h) {
+    return wamp1__add_route_to(app, WAMP1_ROUTE_RPC, pattern, h);
+}
+
 WAMP1__DEF int wamp1_app_add_topic(wamp1_app *app, const char *pattern, const wamp1_handler *h) {
-    wamp1_route r;
-    memset(&r, 0, sizeof r);
-    r.pattern = pattern;
-    r.kind = WAMP1_ROUTE_TOPIC;
-    r.handler = h;
-    return wamp1_app_add_route(app, &r);
+    return wamp1__add_route_to(app, WAMP1_ROUTE_TOPIC, pattern, h);
 }
 
 WAMP1__DEF int wamp1_app_add_handler(wamp1_app *app, const char *name, const wamp1_handler *h) {
