@@ -3,13 +3,18 @@
 # Prints what it could not install; the checks that need it are then skipped by name.
 set -u
 pkgs=(clang libclang-rt-14-dev python3 python3-websocket python3-websockets php-cli valgrind
-      nodejs npm openssl libmbedtls-dev gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 wine wine64
+      openssl libmbedtls-dev gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 wine wine64
       liblwip-dev dpkg-dev gcc-arm-none-eabi libnewlib-arm-none-eabi gcc-riscv64-unknown-elf
       picolibc-riscv64-unknown-elf)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js by command, not by package: a Node.js build that bundles npm conflicts with
+# Debian's npm package
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "install-deps: installing ${missing[*]}"
