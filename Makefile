@@ -34,7 +34,7 @@ all: $(EXAMPLES)
 build:
 	@mkdir -p build
 
-build/%: examples/posix/%.c $(HDRS) examples/demo_routes.h | build
+build/%: examples/posix/%.c $(HDRS) examples/demo_routes.h examples/demo_options.h | build
 	$(CC) $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $< -lpthread $(EXTRA_LIBS)
 
 # unit tests: plain and sanitized builds

@@ -1,0 +1,143 @@
+/* demo_options.h - the command line and settings of the WAMP demo, shared by the POSIX and
+   Windows demos (examples/posix/demo.c, examples/windows/demo.c).
+
+   Include after wamp1.h (implementation), <stdio.h>, <stdlib.h>, <errno.h> and
+   ../demo_routes.h. DEMO_NAME names the program in messages. Then:
+
+       if (demo_parse_options(argc, argv, WAMP1_MAX_CONNECTIONS) != 0) return 2;
+       demo_configure(&cfg);   (after setting cfg.server.port)
+
+   The options (shared/spec/examples-contract.md): --host, --port, --allow-origin (repeatable),
+   --block (repeatable), --keepalive, --max-connections, --session-dir, --tls-cert/--tls-key,
+   --slow-consumer close|drop. Every option takes one value; a bad one prints one line on
+   stderr and gives 2. */
+#ifndef DEMO_OPTIONS_H
+#define DEMO_OPTIONS_H
+
+#ifndef DEMO_NAME
+#define DEMO_NAME "demo"
+#endif
+
+typedef struct demo_options {
+    const char *host;
+    unsigned long port, keepalive, max_conns;
+    const char *session_dir, *tls_cert, *tls_key;
+    int slow_drop;
+} demo_options;
+
+static demo_options demo_opt;
+static wamp1_cidr demo_block_rules[256];
+static wamp1_blocklist demo_blocklist;
+static wamp1_origin_rule demo_origin_rules[64];
+static unsigned demo_origin_count;
+static wamp1_session_provider demo_sessions;
+
+static int demo_usage(const char *msg, const char *arg) {
+    fprintf(stderr, DEMO_NAME ": %s%s%s (see the header of examples/posix/demo.c for the options)\n",
+            msg, arg ? ": " : "", arg ? arg : "");
+    return 2;
+}
+
+static int demo_parse_uint(const char *s, unsigned long max, unsigned long *out) {
+    char *end;
+    unsigned long v;
+    if (!s || !*s || *s == '-') return -1;
+    errno = 0;
+    v = strtoul(s, &end, 10);
+    if (errno || *end || v > max) return -1;
+    *out = v;
+    return 0;
+}
+
+/* Fills demo_opt and the rule tables; 0, or 2 after printing why. */
+static int demo_parse_options(int argc, char **argv, unsigned long pool) {
+    int i;
+    demo_opt.host = "127.0.0.1";
+    demo_opt.port = 8080;
+    demo_opt.keepalive = 30;
+    demo_opt.max_conns = pool;
+    wamp1_blocklist_init(&demo_blocklist, demo_block_rules,
+                         (uint16_t)(sizeof demo_block_rules / sizeof demo_block_rules[0]));
+    for (i = 1; i < argc; i += 2) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!v) return demo_usage("missing value or unknown option", a);
+        if (strcmp(a, "--host") == 0) demo_opt.host = v;
+        else if (strcmp(a, "--port") == 0) {
+            if (demo_parse_uint(v, 65535, &demo_opt.port) != 0) return demo_usage("bad --port", v);
+        } else if (strcmp(a, "--keepalive") == 0) {
+            if (demo_parse_uint(v, 86400, &demo_opt.keepalive) != 0) return demo_usage("bad --keepalive", v);
+        } else if (strcmp(a, "--max-connections") == 0) {
+            if (demo_parse_uint(v, pool, &demo_opt.max_conns) != 0 || demo_opt.max_conns == 0)
+                return demo_usage("bad --max-connections", v);
+        } else if (strcmp(a, "--session-dir") == 0) demo_opt.session_dir = v;
+        else if (strcmp(a, "--block") == 0) {
+            if (wamp1_blocklist_add(&demo_blocklist, v) != 0) return demo_usage("bad or too many --block", v);
+        } else if (strcmp(a, "--allow-origin") == 0) {
+            wamp1_origin_rule *r = &demo_origin_rules[demo_origin_count];
+            if (demo_origin_count >= sizeof demo_origin_rules / sizeof demo_origin_rules[0] ||
+                wamp1_origin_rule_parse(r, v, strlen(v)) != 0)
+                return demo_usage("bad or too many --allow-origin", v);
+            /* the contract lists hosts: a value without a port allows the host on any port */
+            if (!r->port) r->any_port = 1;
+            demo_origin_count++;
+        } else if (strcmp(a, "--slow-consumer") == 0) {
+            if (strcmp(v, "close") == 0) demo_opt.slow_drop = 0;
+            else if (strcmp(v, "drop") == 0) demo_opt.slow_drop = 1;
+            else return demo_usage("--slow-consumer takes close or drop", v);
+        } else if (strcmp(a, "--tls-cert") == 0) demo_opt.tls_cert = v;
+        else if (strcmp(a, "--tls-key") == 0) demo_opt.tls_key = v;
+        else return demo_usage("unknown option", a);
+    }
+    if (!demo_opt.tls_cert != !demo_opt.tls_key) return demo_usage("--tls-cert and --tls-key go together", NULL);
+    return 0;
+}
+
+/* rpc#websession: the caller's PHP session as JSON, or null */
+static void demo_php_websession(wamp1_conn *c, wamp1_jwriter *w) {
+    static char buf[256u * 1024u];
+    wamp1_php_session sess;
+    if (wamp1_conn_session(c, buf, sizeof buf, &sess) == 0) wamp1_php_session_to_json(&sess, w);
+    else wamp1_jw_null(w);
+}
+
+/* GET / gets the page, any other plain HTTP path 404 */
+static void demo_on_http(wamp1_conn *c, const wamp1_request *req, void *user) {
+    static const char page[] =
+        "<!doctype html><meta charset=utf-8><title>wamp1.h demo</title>"
+        "<h1>wamp1.h demo</h1><p>WAMP v1 endpoint: ws://this-host/ with subprotocol "
+        "<code>wamp</code>.</p>\n";
+    (void)user;
+    if (req->path_len == 1 && req->path[0] == '/')
+        wamp1_conn_http_respond(c, 200, "text/html; charset=utf-8", page, sizeof page - 1);
+    else wamp1_conn_http_respond(c, 404, "text/plain", "not found\n", 10);
+}
+
+static void demo_on_error(wamp1_app *a, wamp1_conn *c, wamp1_error e, const char *why, void *user) {
+    (void)a; (void)c; (void)user;
+    if (getenv("WAMP1_DEMO_VERBOSE")) fprintf(stderr, DEMO_NAME ": error %d: %s\n", (int)e, why);
+}
+
+/* The demo's settings from the options: address, buffers, keepalive, slow consumers, the
+   default chain (blocked addresses, origins, sessions) and the hooks. */
+static void demo_configure(wamp1_app_config *cfg, uint32_t pool) {
+    cfg->server.host = demo_opt.host;
+    cfg->server.listen_port = (uint16_t)demo_opt.port;
+    cfg->server.max_connections = pool;
+    cfg->server.recv_buffer_size = 64u * 1024u;
+    cfg->server.send_buffer_size = 256u * 1024u;
+    cfg->server.keepalive_ms = (uint32_t)demo_opt.keepalive * 1000u;
+    /* a client whose send buffer is full: closed with 1008, or its messages dropped */
+    cfg->server.slow_consumer = demo_opt.slow_drop ? WAMP1_SLOW_DROP : WAMP1_SLOW_CLOSE;
+    cfg->server.cb.on_http = demo_on_http;
+    if (demo_blocklist.count) cfg->server.blocklist = &demo_blocklist;
+    cfg->server.origins = demo_origin_rules;
+    cfg->server.origin_count = demo_origin_count;
+    if (demo_opt.session_dir) {
+        wamp1_php_files_provider(&demo_sessions, demo_opt.session_dir);
+        cfg->server.sessions = &demo_sessions;
+        demo_websession = demo_php_websession;
+    }
+    cfg->on_error = demo_on_error;
+}
+
+#endif /* DEMO_OPTIONS_H */
