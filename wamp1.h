@@ -1922,6 +1922,25 @@ static void wamp1__park(wamp1_conn *c) {
     c->parked += len;
     fw->parked = len;
     fw->is_parked = 1;
+    fw->w.cap = fw->w.len; /* written to while parked (misuse): it overflows, nothing is touched */
+}
+
+/* A message ended while a newer one is still open (out of order): it is dropped. Its bytes
+   are parked (every open message below the top is); the newer parked ones move up over them. */
+static void wamp1__drop_writer(wamp1_conn *c, wamp1_frame_writer *fw) {
+    wamp1_frame_writer **pp = &c->wtop;
+    uint32_t above = 0, top = c->srv->cfg.send_buffer_size - c->parked;
+    while (*pp && *pp != fw) {
+        if ((*pp)->is_parked) above += (*pp)->parked;
+        pp = &(*pp)->prev;
+    }
+    if (!*pp) return;
+    *pp = fw->prev;
+    if (fw->is_parked) {
+        memmove(c->sbuf + top + fw->parked, c->sbuf + top, above);
+        c->parked -= fw->parked;
+        fw->is_parked = 0;
+    }
 }
 
 /* The queued message is in: the open message continues behind it. */
@@ -2159,9 +2178,13 @@ WAMP1__DEF wamp1_jwriter *wamp1_conn_json_begin(wamp1_conn *c, wamp1_frame_write
 WAMP1__DEF int wamp1_conn_json_end(wamp1_frame_writer *fw) {
     wamp1_conn *c = fw->c;
     int rc = -1;
-    if (!c || c->wtop != fw) return -1; /* not open, or ended out of order */
-    c->wtop = fw->prev;
+    if (!c) return -1; /* not open */
     fw->c = NULL;
+    if (c->wtop != fw) { /* ended out of order: dropped */
+        wamp1__drop_writer(c, fw);
+        return -1;
+    }
+    c->wtop = fw->prev;
     if (!fw->w.overflow && wamp1_conn_is_open(c) && c->stail == fw->at) {
         uint8_t h[10];
         size_t hl = wamp1_frame_header(h, WAMP1_OP_TEXT, 1, fw->w.len);

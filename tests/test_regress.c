@@ -252,10 +252,80 @@ TEST(test_inplace_message_stays_in_buffer) {
     }
 }
 
+/* ---- an outer in-place message written to and ended while an inner one is open -------
+   fuzz_wamp (rpc#mixed "ABAtgE"): the answer's writer still pointed where its bytes had
+   been before they were parked, so writing to it scribbled over the inner message and the
+   frame queued meanwhile (the client got ["]z",""]); ending it out of order then left it
+   on the connection's stack. Now writes to a parked writer are refused (it overflows) and
+   an out-of-order end drops that message alone. */
+static int outer_end_rc = 99, inner_end_rc = 99;
+
+static void on_message_outer_inner(wamp1_conn *c, wamp1_opcode op, const uint8_t *d, size_t n, void *u) {
+    wamp1_frame_writer fa, fb;
+    wamp1_jwriter *wa, *wb;
+    (void)op; (void)d; (void)n; (void)u;
+    wa = wamp1_conn_json_begin(c, &fa);
+    if (!wa) return;
+    wamp1_jw_array_begin(wa);
+    wamp1_jw_string(wa, "outer", 5);
+    wb = wamp1_conn_json_begin(c, &fb);            /* parks the outer message */
+    wamp1_jw_array_begin(wb);
+    wamp1_jw_string(wb, "inner", 5);
+    (void)wamp1_conn_send_text(c, "[\"between\"]", 11);
+    wamp1_jw_string(wa, "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXX", 30); /* misuse: the outer one is parked */
+    wamp1_jw_array_end(wa);
+    outer_end_rc = wamp1_conn_json_end(&fa);       /* misuse: out of order */
+    wamp1_jw_array_end(wb);
+    inner_end_rc = wamp1_conn_json_end(&fb);
+}
+
+TEST(test_outer_writer_misuse) {
+    wamp1_config cfg;
+    uint8_t f[64], junk[8192], out[8192];
+    size_t k, n, off = 0;
+    int cl, texts = 0, between = 0, inner = 0;
+    wamp1_testport_init(&tp, &port);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.port = &port;
+    cfg.memory = mem;
+    cfg.memory_size = sizeof mem;
+    cfg.cb.on_message = on_message_outer_inner;
+    if (wamp1_server_init(&srv, &cfg) != 0 || wamp1_server_listen(&srv) != 0) {
+        printf("FAIL: server setup\n");
+        exit(1);
+    }
+    cl = wamp1_testport_connect(&tp);
+    wamp1_testport_write(&tp, cl, t_upgrade, sizeof t_upgrade - 1);
+    pump(3);
+    (void)wamp1_testport_read(&tp, cl, junk, sizeof junk);
+    k = t_frame(f, 1, 1, 0, "go", 2, 1);
+    wamp1_testport_write(&tp, cl, f, k);
+    pump(3);
+    n = wamp1_testport_read(&tp, cl, out, sizeof out);
+    while (off < n) {
+        t_sframe fr;
+        if (!t_parse_frame(out + off, n - off, &fr)) break;
+        if (fr.op == 1) {
+            texts++;
+            if (fr.len == 11 && memcmp(fr.payload, "[\"between\"]", 11) == 0) between++;
+            if (fr.len == 9 && memcmp(fr.payload, "[\"inner\"]", 9) == 0) inner++;
+        }
+        off += fr.total;
+    }
+    CHECK_EQ_INT(off, n);          /* every byte belongs to a well-formed frame */
+    CHECK_EQ_INT(texts, 2);        /* the outer message is dropped */
+    CHECK_EQ_INT(between, 1);
+    CHECK_EQ_INT(inner, 1);
+    CHECK_EQ_INT(outer_end_rc, -1);
+    CHECK_EQ_INT(inner_end_rc, 0);
+    CHECK(wamp1_server_next_conn(&srv, NULL) != NULL);
+}
+
 int main(void) {
     RUN(test_method_case_sensitive);
     RUN(test_kept_request_default_buffers);
     RUN(test_kept_request_small_buffer);
     RUN(test_inplace_message_stays_in_buffer);
+    RUN(test_outer_writer_misuse);
     return t_summary("regress");
 }
