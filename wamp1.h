@@ -240,6 +240,27 @@
 #ifndef WAMP1_MAX_LISTENERS
 #define WAMP1_MAX_LISTENERS 2
 #endif
+#ifndef WAMP1_MAX_TIMERS
+#if WAMP1_SMALL_DEFAULTS
+#define WAMP1_MAX_TIMERS 2
+#else
+#define WAMP1_MAX_TIMERS 32
+#endif
+#endif
+#ifndef WAMP1_MAX_WATCHES
+#if WAMP1_SMALL_DEFAULTS
+#define WAMP1_MAX_WATCHES 1
+#else
+#define WAMP1_MAX_WATCHES 8
+#endif
+#endif
+#ifndef WAMP1_EVENT_BATCH
+#if WAMP1_SMALL_DEFAULTS
+#define WAMP1_EVENT_BATCH 8
+#else
+#define WAMP1_EVENT_BATCH 256
+#endif
+#endif
 #ifndef WAMP1_MAX_ATTRS
 #if WAMP1_SMALL_DEFAULTS
 #define WAMP1_MAX_ATTRS WAMP1_MAX_CONNECTIONS
@@ -716,6 +737,12 @@ enum {
     WAMP1_POLLNVAL = 0x020
 };
 
+/* A readiness event of an event-driven port: the tag the socket was watched with. */
+typedef struct wamp1_event {
+    uint32_t tag;
+    unsigned events; /* WAMP1_POLLIN, WAMP1_POLLOUT, WAMP1_POLLERR, WAMP1_POLLHUP */
+} wamp1_event;
+
 /* Port return codes for recv/send/accept. */
 enum { WAMP1_IO_ERROR = -1, WAMP1_IO_WOULDBLOCK = -2 };
 
@@ -733,8 +760,17 @@ typedef struct wamp1_port {
     /* Half-close the sending side (FIN). May be NULL. */
     void (*shutdown)(void *ctx, wamp1_socket s);
     void (*close)(void *ctx, wamp1_socket s);
-    /* Wait for readiness of fds[0..n) at most timeout_ms (-1: forever); number ready or <0. */
+    /* Readiness, one of two ways. A readiness-list port has wait(): the loop keeps the set
+       of watched sockets itself (changed only when a socket opens, closes or changes its
+       wish to write) and hands it over; wait marks revents and returns the number ready
+       (or <0). An event-driven port (epoll) has watch/unwatch/wait_events instead: the
+       loop registers a socket once with a tag, changes its events (first = 0) only when
+       they change, unwatches it before close, and wait_events fills out[0..max) with
+       ready sockets (number, 0 on timeout, <0 on error). The loop prefers wait_events. */
     int (*wait)(void *ctx, wamp1_pollfd *fds, unsigned n, int timeout_ms);
+    int (*watch)(void *ctx, wamp1_socket s, uint32_t tag, unsigned events, int first);
+    void (*unwatch)(void *ctx, wamp1_socket s);
+    int (*wait_events)(void *ctx, wamp1_event *out, unsigned max, int timeout_ms);
     uint64_t (*now_ms)(void *ctx);
     /* Fill buf with n random bytes; 0 or -1. */
     int (*random)(void *ctx, void *buf, size_t n);
@@ -891,6 +927,11 @@ typedef struct wamp1_config {
     uint32_t max_connections;      /* default and at most WAMP1_MAX_CONNECTIONS */
     uint32_t recv_buffer_size;     /* per connection, default WAMP1_RECV_BUFFER_SIZE */
     uint32_t send_buffer_size;     /* per connection, default WAMP1_SEND_BUFFER_SIZE */
+    /* Buffers are lent to connections while they hold partial input or unsent output:
+       recv_buffers receive buffers and send_buffers send buffers (default: one of each
+       per connection, so the pools never run dry). Fewer let many idle connections share
+       a few buffers; an empty pool pauses reading (see LENT BUFFERS in the manual). */
+    uint32_t recv_buffers, send_buffers;
     void *memory;                  /* buffer memory; NULL: the static block */
     size_t memory_size;
     uint32_t max_header_size;      /* default WAMP1_MAX_HEADER_SIZE, at most the receive buffer */
@@ -922,6 +963,8 @@ typedef WAMP1_COUNTER wamp1_counter;
 
 typedef struct wamp1_stats {
     uint32_t connections, connections_max, connections_peak;
+    uint32_t recv_buffers_used, recv_buffers_max, send_buffers_used, send_buffers_max;
+    wamp1_counter buffer_waits; /* reads paused because a buffer pool was empty */
     wamp1_counter accepted, rejected_full, handshakes, messages_in, messages_out;
     wamp1_counter bytes_in, bytes_out, dropped_messages, slow_consumers_closed, protocol_errors;
 } wamp1_stats;
@@ -945,6 +988,23 @@ WAMP1_API uint64_t wamp1_server_now(const wamp1_server *s);
 WAMP1_API void wamp1_server_stats(const wamp1_server *s, wamp1_stats *out);
 WAMP1_API void *wamp1_server_user(const wamp1_server *s);
 WAMP1_API int wamp1_server_set_max_connections(wamp1_server *s, uint32_t n);
+/* Timers on the loop thread: fn runs once after ms (period_ms 0) or every period_ms, from
+   wamp1_server_poll. WAMP1_MAX_TIMERS at a time. Start returns a handle (0: none free);
+   stop returns 0, or -1 when the timer already ended or the handle is stale. A one-shot
+   timer has ended when its fn runs; fn may start and stop timers, its own included. */
+typedef struct wamp1_timer_id { uint32_t id; } wamp1_timer_id;
+typedef void (*wamp1_timer_fn)(wamp1_server *s, wamp1_timer_id t, void *user);
+WAMP1_API wamp1_timer_id wamp1_timer_start(wamp1_server *s, uint32_t ms, uint32_t period_ms,
+                                           wamp1_timer_fn fn, void *user);
+WAMP1_API int wamp1_timer_stop(wamp1_server *s, wamp1_timer_id t);
+/* Another socket in the same loop (a database or broker client): fn is called with the
+   ready events (WAMP1_POLLIN/OUT/ERR/HUP) of those asked for. WAMP1_MAX_WATCHES at a
+   time; 0 or -1. Change the events with wamp1_watch_events(), and unwatch before closing. */
+typedef void (*wamp1_watch_fn)(wamp1_server *s, wamp1_socket sock, unsigned events, void *user);
+WAMP1_API int wamp1_watch(wamp1_server *s, wamp1_socket sock, unsigned events,
+                          wamp1_watch_fn fn, void *user);
+WAMP1_API int wamp1_watch_events(wamp1_server *s, wamp1_socket sock, unsigned events);
+WAMP1_API int wamp1_unwatch(wamp1_server *s, wamp1_socket sock);
 /* Iterate open WebSocket connections: pass NULL first. */
 WAMP1_API wamp1_conn *wamp1_server_next_conn(wamp1_server *s, wamp1_conn *prev);
 
@@ -976,6 +1036,8 @@ WAMP1_API void wamp1_conn_http_respond(wamp1_conn *c, int status, const char *co
 /* The upgrade request, kept at the end of the receive buffer for later links and
    handlers (unless cfg.drop_request): 0, or -1 when it is not there. */
 WAMP1_API int wamp1_conn_request(const wamp1_conn *c, wamp1_request *req);
+/* Done with the kept request: its receive buffer goes back to the pool once empty. */
+WAMP1_API void wamp1_conn_release_request(wamp1_conn *c);
 #ifndef WAMP1_NO_SESSION
 /* The caller's web session (cfg.sessions), read now into buf: 0, or -1 when the
    connection has none. wamp1_conn_has_session() answers without reading it. */
@@ -1034,8 +1096,13 @@ WAMP1_API const char *wamp1_http_status_text(int status);
 struct wamp1_conn {
     wamp1_server *srv;
     void *user;
-    uint8_t *rbuf, *sbuf;
+    uint8_t *rbuf, *sbuf; /* lent while in use; NULL otherwise */
     uint64_t deadline;    /* ms; 0 none */
+    uint64_t ping_at;     /* next keepalive ping; 0 none */
+    uint32_t hpos;        /* place in the timer heap, or UINT32_MAX */
+    uint32_t link;        /* next free slot */
+    uint32_t wnext;       /* next connection waiting for a buffer */
+    uint32_t pfd;         /* place in the watched set (readiness-list ports) */
     uint32_t frame_left;  /* payload bytes of the current data frame still to come */
     uint32_t rlen, rpos;  /* raw bytes [rpos, rlen) not parsed yet */
     uint32_t mbase, mlen; /* message payload at [mbase, mbase + mlen) */
@@ -1051,6 +1118,8 @@ struct wamp1_conn {
     uint16_t gen;
     uint16_t close_code;  /* code received from the peer */
     uint8_t state, flags;
+    uint8_t lflags;       /* the loop's: dirty, waiting for a buffer, watched */
+    uint8_t interest;     /* events watched now */
     uint8_t fop, msg_op;  /* opcode of the current frame / message (0: none) */
     uint8_t mask[4];
     uint8_t mask_pos, ffin;
@@ -1084,14 +1153,48 @@ typedef struct wamp1__attr {
 typedef struct wamp1__rejected {
     wamp1_socket sock;
     uint64_t deadline;
+    uint32_t pfd;
 } wamp1__rejected;
+
+/* The timer heap: connections (who < WAMP1__HEAP_TIMER) and application timers. */
+#define WAMP1__HEAP_TIMER 0x80000000u
+typedef struct wamp1__hnode {
+    uint64_t at;
+    uint32_t who;
+} wamp1__hnode;
+
+typedef struct wamp1__timer {
+    uint64_t at;
+    uint32_t period, hpos;
+    wamp1_timer_fn fn;
+    void *user;
+    uint16_t gen;
+    uint8_t used;
+} wamp1__timer;
+
+typedef struct wamp1__watcher {
+    wamp1_socket sock;
+    wamp1_watch_fn fn;
+    void *user;
+    uint32_t pfd;
+    uint8_t events;
+} wamp1__watcher;
+
+/* A pool of lent buffers of one size: carved in order on first use (untouched memory
+   stays untouched), then kept on a free list threaded through the free buffers. */
+typedef struct wamp1__bufpool {
+    uint8_t *base, *free;
+    uint32_t size, count, carved, used;
+} wamp1__bufpool;
+
+#define WAMP1__WATCH_SLOTS (WAMP1_MAX_CONNECTIONS + WAMP1_MAX_LISTENERS + WAMP1_REJECT_SLOTS + WAMP1_MAX_WATCHES + 1)
 
 struct wamp1_server {
     wamp1_config cfg;
     const wamp1_port *port;
     wamp1_stats stats;
     uint8_t *memory;
-    uint64_t now, next_ping;
+    uint64_t now;
     uint32_t nconns;      /* slots carved */
     uint32_t open_conns;  /* non-free slots */
     uint32_t limit;       /* run-time connection limit */
@@ -1112,8 +1215,21 @@ struct wamp1_server {
 #if WAMP1_MAX_ATTRS > 0
     wamp1__attr attrs[WAMP1_MAX_ATTRS];
 #endif
-    wamp1_pollfd pfds[WAMP1_MAX_CONNECTIONS + WAMP1_MAX_LISTENERS + WAMP1_REJECT_SLOTS + 1];
-    uint16_t pfd_conn[WAMP1_MAX_CONNECTIONS + WAMP1_MAX_LISTENERS + WAMP1_REJECT_SLOTS + 1];
+    uint32_t free_head;   /* free connection slots, most recently freed first */
+    uint32_t carved;      /* slots [0, carved) have been used */
+    uint32_t wait_head, wait_tail; /* connections waiting for a buffer, oldest first */
+    uint32_t ndirty, npfd, nheap, nrejects, pfd_scan;
+    wamp1_socket wake_sock;
+    uint32_t wake_pfd, listen_pfd[WAMP1_MAX_LISTENERS];
+    wamp1__bufpool rpool, spool;
+    wamp1__timer timers[WAMP1_MAX_TIMERS > 0 ? WAMP1_MAX_TIMERS : 1];
+    wamp1__watcher watches[WAMP1_MAX_WATCHES > 0 ? WAMP1_MAX_WATCHES : 1];
+    wamp1_event events[WAMP1_EVENT_BATCH];
+    /* readiness-list ports: the watched set, kept dense, and each entry's tag */
+    wamp1_pollfd pfds[WAMP1__WATCH_SLOTS];
+    uint32_t pfd_tag[WAMP1__WATCH_SLOTS];
+    uint32_t dirty[WAMP1_MAX_CONNECTIONS]; /* connections to look at before the next wait */
+    wamp1__hnode heap[WAMP1_MAX_CONNECTIONS + WAMP1_MAX_TIMERS];
     wamp1_conn conns[WAMP1_MAX_CONNECTIONS];
 };
 
@@ -1470,8 +1586,16 @@ typedef struct wamp1__topic {
     char uri[WAMP1_MAX_URI];
 } wamp1__topic;
 
+/* A connection's index in the WAMP tables: 16 bits unless the pool is larger. */
+#if WAMP1_MAX_CONNECTIONS > 0xFFFF
+typedef uint32_t wamp1__cix;
+#else
+typedef uint16_t wamp1__cix;
+#endif
+
 typedef struct wamp1__sub {
-    uint16_t topic, conn;
+    wamp1__cix conn;
+    uint16_t topic;
     uint16_t tprev, tnext; /* the topic's subscribers */
     uint16_t cnext;        /* the connection's subscriptions / free list */
 } wamp1__sub;
@@ -1887,6 +2011,93 @@ enum {
     WAMP1__F_SESSION = 32    /* the session link found the caller's web session */
 };
 
+/* lflags: the loop's bookkeeping of a connection */
+enum {
+    WAMP1__L_DIRTY = 1, /* in s->dirty: looked at before the next wait */
+    WAMP1__L_WAIT = 2   /* in the list of connections waiting for a buffer */
+};
+
+#define WAMP1__NONE 0xFFFFFFFFu
+
+/* Tags of watched sockets: a connection's is its index; the others sit at the top. */
+#define WAMP1__TAG_WATCH 0xFFFFFC00u  /* + watch slot */
+#define WAMP1__TAG_REJECT 0xFFFFFD00u /* + reject slot */
+#define WAMP1__TAG_LISTEN 0xFFFFFE00u /* + listener */
+#define WAMP1__TAG_WAKE 0xFFFFFFFEu
+
+static uint32_t wamp1__cindex(const wamp1_conn *c) { return (uint32_t)(c - c->srv->conns); }
+
+/* This connection needs a look before the loop waits again (output queued, state changed,
+   input held back): the loop's work follows these, never the pool. */
+static void wamp1__dirty(wamp1_conn *c) {
+    wamp1_server *s = c->srv;
+    if (c->lflags & WAMP1__L_DIRTY) return;
+    c->lflags |= WAMP1__L_DIRTY;
+    s->dirty[s->ndirty++] = wamp1__cindex(c);
+}
+
+/* ---- lent buffers ---- */
+static uint8_t *wamp1__buf_take(wamp1__bufpool *p) {
+    uint8_t *b;
+    if (p->free) {
+        b = p->free;
+        memcpy(&p->free, b, sizeof p->free);
+    } else if (p->carved < p->count) {
+        b = p->base + (size_t)p->carved++ * p->size;
+    } else return NULL;
+    p->used++;
+    return b;
+}
+
+/* A connection could not get a buffer: it reads nothing until one comes back. */
+static void wamp1__buf_wait(wamp1_conn *c) {
+    wamp1_server *s = c->srv;
+    uint32_t i = wamp1__cindex(c);
+    if (c->lflags & WAMP1__L_WAIT) return;
+    c->lflags |= WAMP1__L_WAIT;
+    if (s->wait_tail == WAMP1__NONE) s->wait_head = i;
+    else s->conns[s->wait_tail].wnext = i;
+    s->wait_tail = i;
+    c->wnext = WAMP1__NONE;
+    s->stats.buffer_waits++;
+}
+
+static void wamp1__buf_give(wamp1_server *s, wamp1__bufpool *p, uint8_t *b) {
+    memcpy(b, &p->free, sizeof p->free);
+    p->free = b;
+    p->used--;
+    /* the longest waiting connection may read again (entries of closed ones are skipped) */
+    while (s->wait_head != WAMP1__NONE) {
+        wamp1_conn *c = &s->conns[s->wait_head];
+        s->wait_head = c->wnext;
+        if (s->wait_head == WAMP1__NONE) s->wait_tail = WAMP1__NONE;
+        c->lflags &= (uint8_t)~WAMP1__L_WAIT;
+        if (c->state != WAMP1__FREE) { wamp1__dirty(c); break; }
+    }
+}
+
+/* Give back what a connection holds but does not need. */
+static void wamp1__rbuf_idle(wamp1_conn *c) {
+    if (c->rbuf && c->rlen == 0 && c->req_len == 0 && !c->msg_op && !c->fop) {
+        wamp1__buf_give(c->srv, &c->srv->rpool, c->rbuf);
+        c->rbuf = NULL;
+        c->rpos = c->mbase = c->mlen = 0;
+    }
+}
+
+static void wamp1__sbuf_idle(wamp1_conn *c) {
+    if (c->sbuf && c->shead == c->stail && !c->wtop && !c->parked) {
+        wamp1__buf_give(c->srv, &c->srv->spool, c->sbuf);
+        c->sbuf = NULL;
+        c->shead = c->stail = 0;
+    }
+}
+
+static int wamp1__sbuf_get(wamp1_conn *c) {
+    if (!c->sbuf && !(c->sbuf = wamp1__buf_take(&c->srv->spool))) return -1;
+    return 0;
+}
+
 /* The reason texts of errors: WAMP1_NO_ERROR_TEXT leaves them out (every reason is ""). */
 #ifdef WAMP1_NO_ERROR_TEXT
 #define WAMP1__WHY(text) ""
@@ -1971,6 +2182,11 @@ static void wamp1__unpark(wamp1_conn *c) {
 /* Room for n more bytes at the end of the send buffer (leaving `keep` bytes free), or NULL. */
 static uint8_t *wamp1__send_reserve(wamp1_conn *c, size_t n, uint32_t keep) {
     uint32_t cap;
+    if (wamp1__sbuf_get(c) != 0) {
+        wamp1__report(c->srv, c, WAMP1_ERR_LIMIT, WAMP1__WHY("send buffer pool empty"));
+        return NULL;
+    }
+    wamp1__dirty(c);
     wamp1__park(c);
     cap = c->srv->cfg.send_buffer_size - c->parked;
     if (n + keep > cap - (c->stail - c->shead)) return NULL;
@@ -1992,14 +2208,18 @@ static int wamp1__send_raw(wamp1_conn *c, const void *p, size_t n) {
     return d ? 0 : -1;
 }
 
+static void wamp1__arm(wamp1_conn *c);
+
 static void wamp1__set_deadline(wamp1_conn *c, uint32_t ms) {
     c->deadline = c->srv->now + (ms ? ms : 1u);
+    wamp1__arm(c);
 }
 
 /* Stop reading new messages: send what is queued, then half-close and drain. */
 static void wamp1__to_flush(wamp1_conn *c) {
     if (c->state == WAMP1__FLUSH || c->state == WAMP1__LINGER || c->state == WAMP1__FREE) return;
     c->state = WAMP1__FLUSH;
+    wamp1__dirty(c);
     wamp1__set_deadline(c, c->srv->cfg.close_timeout_ms);
 }
 
@@ -2156,6 +2376,16 @@ WAMP1__DEF int wamp1_conn_send_frame(wamp1_conn *c, const void *frame, size_t le
 WAMP1__DEF wamp1_jwriter *wamp1_conn_json_begin(wamp1_conn *c, wamp1_frame_writer *fw) {
     uint32_t cap, end;
     if (!wamp1_conn_is_open(c)) return NULL;
+    if (wamp1__sbuf_get(c) != 0) {
+        /* no buffer to lend: a writer that takes nothing, so its end reports the failure */
+        static char nowhere[1];
+        wamp1__report(c->srv, c, WAMP1_ERR_LIMIT, WAMP1__WHY("send buffer pool empty"));
+        memset(fw, 0, sizeof *fw);
+        fw->c = c;
+        wamp1_jw_init(&fw->w, nowhere, 0);
+        return &fw->w;
+    }
+    wamp1__dirty(c);
     wamp1__park(c);
     cap = c->srv->cfg.send_buffer_size;
     end = cap - c->parked;
@@ -2208,24 +2438,33 @@ WAMP1__DEF void wamp1_conn_close(wamp1_conn *c, int code, const char *reason) {
     if (c->state != WAMP1__OPEN) return;
     wamp1__queue_close(c, code, reason);
     c->state = WAMP1__CLOSING;
+    wamp1__dirty(c);
     wamp1__set_deadline(c, c->srv->cfg.close_timeout_ms);
 }
 
 WAMP1__DEF size_t wamp1_conn_send_pending(const wamp1_conn *c) { return c->stail - c->shead; }
 WAMP1__DEF size_t wamp1_conn_send_space(const wamp1_conn *c) { return wamp1__send_free(c); }
 
+/* A handle: the slot index + 1 in the low bits, the generation above them. */
+#if WAMP1_MAX_CONNECTIONS > 0xFFFF
+#define WAMP1__CONN_BITS 20
+#else
+#define WAMP1__CONN_BITS 16
+#endif
+#define WAMP1__GEN_MASK ((1u << (32 - WAMP1__CONN_BITS)) - 1u)
+
 WAMP1__DEF wamp1_conn_id wamp1_conn_handle(const wamp1_conn *c) {
     wamp1_conn_id id;
-    id.id = c ? ((uint32_t)c->gen << 16 | (uint32_t)(c - c->srv->conns + 1)) : 0u;
+    id.id = c ? (((uint32_t)c->gen & WAMP1__GEN_MASK) << WAMP1__CONN_BITS | (uint32_t)(c - c->srv->conns + 1)) : 0u;
     return id;
 }
 
 WAMP1__DEF wamp1_conn *wamp1_conn_lookup(wamp1_server *s, wamp1_conn_id id) {
-    uint32_t idx = (id.id & 0xFFFFu);
+    uint32_t idx = (id.id & ((1u << WAMP1__CONN_BITS) - 1u));
     wamp1_conn *c;
-    if (idx == 0 || idx > s->nconns) return NULL;
+    if (idx == 0 || idx > s->carved) return NULL;
     c = &s->conns[idx - 1];
-    if (c->gen != (uint16_t)(id.id >> 16) || c->state == WAMP1__FREE) return NULL;
+    if (((uint32_t)c->gen & WAMP1__GEN_MASK) != (id.id >> WAMP1__CONN_BITS) || c->state == WAMP1__FREE) return NULL;
     return c;
 }
 
@@ -2651,6 +2890,14 @@ WAMP1__DEF int wamp1_conn_request(const wamp1_conn *c, wamp1_request *req) {
     return wamp1__http_parse((const char *)c->rbuf + c->rcap, c->req_len, req) ? -1 : 0;
 }
 
+WAMP1__DEF void wamp1_conn_release_request(wamp1_conn *c) {
+    if (!c || !c->req_len || c->state == WAMP1__FREE) return;
+    c->req_len = 0;
+    c->rcap = c->srv->cfg.recv_buffer_size;
+    c->flags &= (uint8_t)~WAMP1__F_SESSION; /* the session is read from the request */
+    wamp1__dirty(c);
+}
+
 /* The header block is complete: check it and answer 101 or an error. */
 static void wamp1__handshake(wamp1_conn *c, uint32_t end) {
     wamp1_server *s = c->srv;
@@ -2750,6 +2997,10 @@ static void wamp1__handshake(wamp1_conn *c, uint32_t end) {
     c->rpos = c->mbase = c->mlen = 0;
     c->state = WAMP1__OPEN;
     c->deadline = 0;
+    if (s->cfg.keepalive_ms) {
+        c->ping_at = s->now + s->cfg.keepalive_ms;
+        wamp1__arm(c);
+    }
     s->stats.handshakes++;
     wamp1__open(c);
 }
@@ -2978,12 +3229,113 @@ static void wamp1__ws_process(wamp1_conn *c) {
     }
 }
 
+/* ---- the watched set and the timer heap ---- */
+
+/* Where the watched-set index of the socket with this tag is kept. */
+static uint32_t *wamp1__pfd_ref(wamp1_server *s, uint32_t tag) {
+    if (tag < s->nconns) return &s->conns[tag].pfd;
+    if (tag == WAMP1__TAG_WAKE) return &s->wake_pfd;
+    if (tag >= WAMP1__TAG_LISTEN) return &s->listen_pfd[tag - WAMP1__TAG_LISTEN];
+#if WAMP1_REJECT_SLOTS > 0
+    if (tag >= WAMP1__TAG_REJECT) return &s->rejects[tag - WAMP1__TAG_REJECT].pfd;
+#endif
+    return &s->watches[tag - WAMP1__TAG_WATCH].pfd;
+}
+
+/* Watch a socket (first) or change what it is watched for: 0 or -1. */
+static int wamp1__watch(wamp1_server *s, wamp1_socket sock, uint32_t tag, unsigned ev, int first) {
+    uint32_t *at;
+    if (s->port->wait_events) return s->port->watch(s->port->ctx, sock, tag, ev, first);
+    at = wamp1__pfd_ref(s, tag);
+    if (first) {
+        if (s->npfd >= WAMP1__WATCH_SLOTS) return -1;
+        *at = s->npfd++;
+        s->pfds[*at].fd = sock;
+        s->pfd_tag[*at] = tag;
+    }
+    s->pfds[*at].events = (short)ev;
+    s->pfds[*at].revents = 0;
+    return 0;
+}
+
+static void wamp1__unwatch_sock(wamp1_server *s, wamp1_socket sock, uint32_t tag) {
+    uint32_t i, last;
+    if (s->port->wait_events) {
+        if (s->port->unwatch) s->port->unwatch(s->port->ctx, sock);
+        return;
+    }
+    i = *wamp1__pfd_ref(s, tag);
+    if (i >= s->npfd || s->pfd_tag[i] != tag) return;
+    last = --s->npfd;
+    if (i != last) { /* the last entry fills the hole */
+        s->pfds[i] = s->pfds[last];
+        s->pfd_tag[i] = s->pfd_tag[last];
+        *wamp1__pfd_ref(s, s->pfd_tag[i]) = i;
+    }
+}
+
+static uint32_t *wamp1__hpos_ref(wamp1_server *s, uint32_t who) {
+    return who & WAMP1__HEAP_TIMER ? &s->timers[who & ~WAMP1__HEAP_TIMER].hpos : &s->conns[who].hpos;
+}
+
+static void wamp1__heap_set(wamp1_server *s, uint32_t i, wamp1__hnode n) {
+    s->heap[i] = n;
+    *wamp1__hpos_ref(s, n.who) = i;
+}
+
+static void wamp1__heap_fix(wamp1_server *s, uint32_t i) {
+    wamp1__hnode n = s->heap[i];
+    while (i > 0 && s->heap[(i - 1) / 2].at > n.at) { /* up */
+        wamp1__heap_set(s, i, s->heap[(i - 1) / 2]);
+        i = (i - 1) / 2;
+    }
+    for (;;) { /* down */
+        uint32_t k = 2 * i + 1;
+        if (k >= s->nheap) break;
+        if (k + 1 < s->nheap && s->heap[k + 1].at < s->heap[k].at) k++;
+        if (s->heap[k].at >= n.at) break;
+        wamp1__heap_set(s, i, s->heap[k]);
+        i = k;
+    }
+    wamp1__heap_set(s, i, n);
+}
+
+/* Put who into the heap at time at (or move it there). */
+static void wamp1__heap_put(wamp1_server *s, uint32_t who, uint64_t at) {
+    uint32_t *pos = wamp1__hpos_ref(s, who);
+    if (*pos == WAMP1__NONE) *pos = s->nheap++;
+    s->heap[*pos].at = at;
+    s->heap[*pos].who = who;
+    wamp1__heap_fix(s, *pos);
+}
+
+static void wamp1__heap_remove(wamp1_server *s, uint32_t who) {
+    uint32_t *pos = wamp1__hpos_ref(s, who), i = *pos;
+    if (i == WAMP1__NONE) return;
+    *pos = WAMP1__NONE;
+    if (i != --s->nheap) {
+        s->heap[i] = s->heap[s->nheap];
+        wamp1__heap_fix(s, i);
+    }
+}
+
+/* The connection's next timer (deadline or keepalive ping) in the heap. Deadlines that are
+   cleared stay behind: the entry fires early, finds nothing due and moves on. */
+static void wamp1__arm(wamp1_conn *c) {
+    uint64_t at = c->deadline;
+    if (c->ping_at && (!at || c->ping_at < at)) at = c->ping_at;
+    if (!at) return;
+    if (c->hpos != WAMP1__NONE && c->srv->heap[c->hpos].at <= at) return;
+    wamp1__heap_put(c->srv, wamp1__cindex(c), at);
+}
+
 /* ------------------------------------------------------------------------ */
 /*  Input and output for one connection                                     */
 /* ------------------------------------------------------------------------ */
 
 static void wamp1__free_conn(wamp1_conn *c) {
     wamp1_server *s = c->srv;
+    uint32_t i = wamp1__cindex(c);
     if (c->state == WAMP1__FREE) return;
     {
         int code = c->close_code ? (int)c->close_code : (int)WAMP1_CLOSE_ABNORMAL;
@@ -2996,12 +3348,19 @@ static void wamp1__free_conn(wamp1_conn *c) {
     wamp1__attrs_clear(c);
     c->wtop = NULL;
     c->parked = 0;
+    wamp1__unwatch_sock(s, c->sock, i);
     s->port->close(s->port->ctx, c->sock);
     c->sock = WAMP1_INVALID_SOCKET;
     c->state = WAMP1__FREE;
     c->gen = (uint16_t)(c->gen + 1u);
-    if (c->gen == 0) c->gen = 1;
+    if ((c->gen & WAMP1__GEN_MASK) == 0) c->gen = 1;
     c->user = NULL;
+    wamp1__heap_remove(s, i);
+    c->deadline = c->ping_at = 0;
+    if (c->rbuf) { wamp1__buf_give(s, &s->rpool, c->rbuf); c->rbuf = NULL; }
+    if (c->sbuf) { wamp1__buf_give(s, &s->spool, c->sbuf); c->sbuf = NULL; }
+    c->link = s->free_head;
+    s->free_head = i;
     s->open_conns--;
     s->stats.connections = s->open_conns;
 }
@@ -3022,7 +3381,10 @@ static int wamp1__flush(wamp1_conn *c) {
         c->shead += (uint32_t)n;
         s->stats.bytes_out += (wamp1_counter)n;
     }
-    if (c->shead == c->stail && !c->wtop) c->shead = c->stail = 0;
+    if (c->shead == c->stail && !c->wtop) {
+        c->shead = c->stail = 0;
+        wamp1__sbuf_idle(c);
+    }
     if (c->state == WAMP1__FLUSH && c->shead == c->stail) {
         /* all sent: half-close and wait for the peer's FIN, unless it came already */
         if (!s->port->shutdown || (c->flags & WAMP1__F_EOF)) { wamp1__free_conn(c); return -1; }
@@ -3052,7 +3414,7 @@ static void wamp1__process(wamp1_conn *c) {
 }
 
 /* Read what the socket has; returns -1 if the connection was freed. */
-static int wamp1__read(wamp1_conn *c) {
+static int wamp1__read_in(wamp1_conn *c) {
     wamp1_server *s = c->srv;
     int rounds = 0;
     for (;;) {
@@ -3079,6 +3441,9 @@ static int wamp1__read(wamp1_conn *c) {
             if (wamp1__flush(c) < 0) return -1;
             if (c->stail - c->shead > s->cfg.send_buffer_size / 2) return 0;
         }
+        /* buffers are lent for the input and for its answers: without both, wait */
+        if (!c->rbuf && !(c->rbuf = wamp1__buf_take(&s->rpool))) { wamp1__buf_wait(c); return 0; }
+        if (!c->sbuf && s->spool.used >= s->spool.count) { wamp1__buf_wait(c); return 0; }
         if (c->rlen == cap && c->state != WAMP1__HTTP) {
             /* make room: the message so far to the front, the unparsed bytes right behind
                it (dropping the frame headers already consumed between them) */
@@ -3114,6 +3479,13 @@ static int wamp1__read(wamp1_conn *c) {
     }
 }
 
+static int wamp1__read(wamp1_conn *c) {
+    if (wamp1__read_in(c) < 0) return -1;
+    wamp1__rbuf_idle(c);
+    wamp1__dirty(c);
+    return 0;
+}
+
 /* ------------------------------------------------------------------------ */
 /*  Server: pools, accept, timers, the loop                                 */
 /* ------------------------------------------------------------------------ */
@@ -3134,46 +3506,63 @@ static void wamp1__defaults(wamp1_config *c) {
     if (!c->message_timeout_ms) c->message_timeout_ms = WAMP1_MESSAGE_TIMEOUT_MS;
 }
 
+/* Buffer counts: the configured ones, or one of each per connection. */
+static void wamp1__buffer_counts(const wamp1_config *c, uint32_t *nr, uint32_t *ns) {
+    *nr = c->recv_buffers ? c->recv_buffers : c->max_connections;
+    *ns = c->send_buffers ? c->send_buffers : c->max_connections;
+}
+
 WAMP1__DEF size_t wamp1_server_memory_size(const wamp1_config *cfg) {
     wamp1_config c = *cfg;
+    uint32_t nr, ns;
     wamp1__defaults(&c);
-    return (size_t)c.max_connections * ((size_t)c.recv_buffer_size + c.send_buffer_size);
+    wamp1__buffer_counts(&c, &nr, &ns);
+    return (size_t)nr * c.recv_buffer_size + (size_t)ns * c.send_buffer_size;
 }
 
 WAMP1__DEF int wamp1_server_init(wamp1_server *s, const wamp1_config *cfg) {
-    size_t need, per;
-    uint32_t i;
+    size_t need, per, have;
+    uint32_t i, nr, ns;
     uint8_t *mem;
-    memset(s, 0, sizeof *s);
-    if (!cfg || !cfg->port) return -1;
+    /* the per-connection tables at the end are set up as they are used, so that memory
+       of slots never used is never touched */
+    memset(s, 0, offsetof(wamp1_server, pfds));
+    if (!cfg || !cfg->port || (!cfg->port->wait && !cfg->port->wait_events)) return -1;
+    if (cfg->port->wait_events && !cfg->port->watch) return -1;
     s->cfg = *cfg;
     wamp1__defaults(&s->cfg);
     s->port = s->cfg.port;
     if (s->cfg.recv_buffer_size < 512 || s->cfg.send_buffer_size < 256) return -1;
     per = (size_t)s->cfg.recv_buffer_size + s->cfg.send_buffer_size;
-    need = (size_t)s->cfg.max_connections * per;
+    wamp1__buffer_counts(&s->cfg, &nr, &ns);
+    need = (size_t)nr * s->cfg.recv_buffer_size + (size_t)ns * s->cfg.send_buffer_size;
     mem = (uint8_t *)s->cfg.memory;
-    if (mem) {
-        if (s->cfg.memory_size < need) {
-            /* fewer connections fit into the block the user gave */
-            s->cfg.max_connections = (uint32_t)(s->cfg.memory_size / per);
-            if (!s->cfg.max_connections) return -1;
-        }
-    } else {
+    have = s->cfg.memory_size;
+    if (!mem) {
 #if WAMP1_STATIC_MEMORY_SIZE > 0
         static int used = 0;
         if (used) return -1; /* the static block serves one server */
         used = 1;
         mem = wamp1__static_memory;
-        if (need > sizeof wamp1__static_memory) {
-            s->cfg.max_connections = (uint32_t)(sizeof wamp1__static_memory / per);
-            if (!s->cfg.max_connections) return -1;
-        }
+        have = sizeof wamp1__static_memory;
 #else
         return -1;
 #endif
     }
+    if (have < need) {
+        /* the block holds fewer buffers: with the default counts, fewer connections */
+        if (s->cfg.recv_buffers || s->cfg.send_buffers) return -1;
+        s->cfg.max_connections = (uint32_t)(have / per);
+        if (!s->cfg.max_connections) return -1;
+        nr = ns = s->cfg.max_connections;
+    }
     s->memory = mem;
+    s->rpool.base = mem;
+    s->rpool.size = s->cfg.recv_buffer_size;
+    s->rpool.count = nr;
+    s->spool.base = mem + (size_t)nr * s->cfg.recv_buffer_size;
+    s->spool.size = s->cfg.send_buffer_size;
+    s->spool.count = ns;
     s->nconns = s->cfg.max_connections;
     s->limit = s->nconns;
     s->max_header = s->cfg.max_header_size;
@@ -3184,14 +3573,11 @@ WAMP1__DEF int wamp1_server_init(wamp1_server *s, const wamp1_config *cfg) {
     /* a message and its frame header must also fit the send buffer to be echoed */
     s->max_frame = s->cfg.max_frame_size && s->cfg.max_frame_size < s->max_message
                        ? s->cfg.max_frame_size : s->max_message;
-    for (i = 0; i < s->nconns; i++) {
-        wamp1_conn *c = &s->conns[i];
-        c->srv = s;
-        c->gen = 1;
-        c->sock = WAMP1_INVALID_SOCKET;
-        c->rbuf = mem + (size_t)i * per;
-        c->sbuf = c->rbuf + s->cfg.recv_buffer_size;
-    }
+    s->free_head = WAMP1__NONE; /* slots past `carved` are made on first use */
+    s->wait_head = s->wait_tail = WAMP1__NONE;
+    s->wake_sock = WAMP1_INVALID_SOCKET;
+    for (i = 0; i < WAMP1_MAX_TIMERS; i++) s->timers[i].hpos = WAMP1__NONE;
+    for (i = 0; i < WAMP1_MAX_WATCHES; i++) s->watches[i].sock = WAMP1_INVALID_SOCKET;
 #if WAMP1_REJECT_SLOTS > 0
     for (i = 0; i < WAMP1_REJECT_SLOTS; i++) s->rejects[i].sock = WAMP1_INVALID_SOCKET;
 #endif
@@ -3203,9 +3589,17 @@ WAMP1__DEF int wamp1_server_init(wamp1_server *s, const wamp1_config *cfg) {
     s->attr_free = 0xFFFFu;
 #endif
     s->stats.connections_max = s->nconns;
+    s->stats.recv_buffers_max = nr;
+    s->stats.send_buffers_max = ns;
     if (wamp1__default_chain(s) != 0) return -1;
     s->now = s->port->now_ms(s->port->ctx);
-    if (s->cfg.keepalive_ms) s->next_ping = s->now + s->cfg.keepalive_ms;
+    if (s->port->wake_fd) {
+        wamp1_socket w = s->port->wake_fd(s->port->ctx);
+        if (w != WAMP1_INVALID_SOCKET) {
+            if (wamp1__watch(s, w, WAMP1__TAG_WAKE, WAMP1_POLLIN, 1) != 0) return -1;
+            s->wake_sock = w;
+        }
+    }
     return 0;
 }
 
@@ -3214,6 +3608,10 @@ WAMP1__DEF int wamp1_server_listen(wamp1_server *s) {
     uint16_t bound = 0;
     if (s->nlisten >= WAMP1_MAX_LISTENERS) return -1;
     if (s->port->listen(s->port->ctx, s->cfg.host, s->cfg.listen_port, &ls, &bound) != 0) return -1;
+    if (wamp1__watch(s, ls, WAMP1__TAG_LISTEN + s->nlisten, WAMP1_POLLIN, 1) != 0) {
+        s->port->close(s->port->ctx, ls);
+        return -1;
+    }
     s->listeners[s->nlisten++] = ls;
     s->bound_port = bound;
     return 0;
@@ -3222,7 +3620,11 @@ WAMP1__DEF int wamp1_server_listen(wamp1_server *s) {
 WAMP1__DEF uint16_t wamp1_server_port(const wamp1_server *s) { return s->bound_port; }
 WAMP1__DEF uint64_t wamp1_server_now(const wamp1_server *s) { return s->now; }
 WAMP1__DEF void *wamp1_server_user(const wamp1_server *s) { return s->cfg.user; }
-WAMP1__DEF void wamp1_server_stats(const wamp1_server *s, wamp1_stats *out) { *out = s->stats; }
+WAMP1__DEF void wamp1_server_stats(const wamp1_server *s, wamp1_stats *out) {
+    *out = s->stats;
+    out->recv_buffers_used = s->rpool.used;
+    out->send_buffers_used = s->spool.used;
+}
 
 WAMP1__DEF int wamp1_server_set_max_connections(wamp1_server *s, uint32_t n) {
     if (n == 0 || n > s->nconns) return -1;
@@ -3233,7 +3635,7 @@ WAMP1__DEF int wamp1_server_set_max_connections(wamp1_server *s, uint32_t n) {
 
 WAMP1__DEF wamp1_conn *wamp1_server_next_conn(wamp1_server *s, wamp1_conn *prev) {
     uint32_t i = prev ? (uint32_t)(prev - s->conns) + 1u : 0u;
-    for (; i < s->nconns; i++)
+    for (; i < s->carved; i++)
         if (s->conns[i].state == WAMP1__OPEN && !(s->conns[i].flags & WAMP1__F_CLOSE_SENT))
             return &s->conns[i];
     return NULL;
@@ -3249,6 +3651,15 @@ WAMP1__DEF int wamp1_server_stopping(const wamp1_server *s) { return WAMP1__FLAG
 WAMP1__DEF void wamp1_server_wake(wamp1_server *s) {
     if (s->port->wake) s->port->wake(s->port->ctx);
 }
+
+#if WAMP1_REJECT_SLOTS > 0
+static void wamp1__reject_close(wamp1_server *s, unsigned i) {
+    wamp1__unwatch_sock(s, s->rejects[i].sock, WAMP1__TAG_REJECT + i);
+    s->port->close(s->port->ctx, s->rejects[i].sock);
+    s->rejects[i].sock = WAMP1_INVALID_SOCKET;
+    s->nrejects--;
+}
+#endif
 
 /* Pool full: answer 503 at once and keep the socket only to drain the request. */
 static void wamp1__reject(wamp1_server *s, wamp1_socket sock) {
@@ -3271,8 +3682,10 @@ static void wamp1__reject(wamp1_server *s, wamp1_socket sock) {
 #if WAMP1_REJECT_SLOTS > 0
         for (i = 0; i < WAMP1_REJECT_SLOTS; i++) {
             if (s->rejects[i].sock == WAMP1_INVALID_SOCKET) {
+                if (wamp1__watch(s, sock, WAMP1__TAG_REJECT + i, WAMP1_POLLIN, 1) != 0) break;
                 s->rejects[i].sock = sock;
                 s->rejects[i].deadline = s->now + 1000u;
+                s->nrejects++;
                 return;
             }
         }
@@ -3281,25 +3694,39 @@ static void wamp1__reject(wamp1_server *s, wamp1_socket sock) {
     s->port->close(s->port->ctx, sock);
 }
 
+/* A free slot: the most recently freed one, or one never used yet. */
+static wamp1_conn *wamp1__slot(wamp1_server *s) {
+    wamp1_conn *c;
+    if (s->free_head != WAMP1__NONE) {
+        c = &s->conns[s->free_head];
+        s->free_head = c->link;
+        return c;
+    }
+    if (s->carved >= s->nconns) return NULL;
+    c = &s->conns[s->carved++];
+    memset(c, 0, sizeof *c);
+    c->srv = s;
+    c->gen = 1;
+    c->hpos = WAMP1__NONE;
+    return c;
+}
+
 static void wamp1__accept(wamp1_server *s, wamp1_socket ls) {
     int k;
     for (k = 0; k < 64; k++) {
         wamp1_socket ns;
         wamp1_addr peer;
         wamp1_conn *c = NULL;
-        uint32_t i;
         memset(&peer, 0, sizeof peer);
         if (s->port->accept(s->port->ctx, ls, &ns, &peer) != 0) return;
         s->stats.accepted++;
-        if (s->open_conns < s->limit && !s->shutting_down) {
-            for (i = 0; i < s->nconns; i++)
-                if (s->conns[i].state == WAMP1__FREE) { c = &s->conns[i]; break; }
-        }
+        if (s->open_conns < s->limit && !s->shutting_down) c = wamp1__slot(s);
         if (!c) { wamp1__reject(s, ns); continue; }
         c->sock = ns;
         c->peer = peer;
         c->state = WAMP1__HTTP;
         c->flags = 0;
+        c->lflags &= WAMP1__L_DIRTY | WAMP1__L_WAIT; /* still listed from the last use */
         c->rlen = c->rpos = c->mbase = c->mlen = 0;
         c->shead = c->stail = 0;
         c->fop = c->msg_op = 0;
@@ -3311,9 +3738,20 @@ static void wamp1__accept(wamp1_server *s, wamp1_socket ls) {
         c->wtop = NULL;
         c->parked = 0;
         c->attrs = 0xFFFFu;
+        c->deadline = c->ping_at = 0;
+        c->interest = WAMP1_POLLIN;
         s->open_conns++;
         s->stats.connections = s->open_conns;
         if (s->open_conns > s->stats.connections_peak) s->stats.connections_peak = s->open_conns;
+        if (wamp1__watch(s, ns, wamp1__cindex(c), WAMP1_POLLIN, 1) != 0) {
+            /* the port cannot watch one more socket: as if the pool were full */
+            c->state = WAMP1__LINGER;
+            c->pfd = WAMP1__NONE;
+            wamp1__free_conn(c);
+            s->stats.rejected_full++;
+            wamp1__report(s, NULL, WAMP1_ERR_POOL_FULL, WAMP1__WHY("the port cannot watch more sockets"));
+            continue;
+        }
         wamp1__set_deadline(c, s->cfg.handshake_timeout_ms);
         {
             wamp1_link *l;
@@ -3325,36 +3763,32 @@ static void wamp1__accept(wamp1_server *s, wamp1_socket ls) {
     }
 }
 
-static void wamp1__timers(wamp1_server *s) {
-    uint32_t i;
-    int ping = 0;
-    if (s->cfg.keepalive_ms && s->now >= s->next_ping) {
-        ping = 1;
-        s->next_ping = s->now + s->cfg.keepalive_ms;
-    }
-    for (i = 0; i < s->nconns; i++) {
-        wamp1_conn *c = &s->conns[i];
-        if (c->state == WAMP1__FREE) continue;
-        if (c->deadline && s->now >= c->deadline) {
-            c->deadline = 0;
-            switch (c->state) {
-            case WAMP1__HTTP:
-                wamp1__report(s, c, WAMP1_ERR_HANDSHAKE_TIMEOUT, WAMP1__WHY("handshake not finished in time"));
-                wamp1__free_conn(c);
-                continue;
-            case WAMP1__CLOSING:
-                wamp1__report(s, c, WAMP1_ERR_CLOSE_TIMEOUT, WAMP1__WHY("no close frame from the peer in time"));
-                wamp1__free_conn(c);
-                continue;
-            case WAMP1__OPEN:
-                wamp1__fail(c, WAMP1_CLOSE_POLICY, WAMP1_ERR_MESSAGE_TIMEOUT, WAMP1__WHY("message not completed in time"));
-                break;
-            default: /* FLUSH or LINGER: the peer does not read or does not close */
-                wamp1__free_conn(c);
-                continue;
-            }
+/* A connection's timer fired: its deadline, its keepalive ping, or an entry left early. */
+static void wamp1__conn_due(wamp1_conn *c) {
+    wamp1_server *s = c->srv;
+    if (c->state == WAMP1__FREE) return;
+    if (c->deadline && s->now >= c->deadline) {
+        c->deadline = 0;
+        switch (c->state) {
+        case WAMP1__HTTP:
+            wamp1__report(s, c, WAMP1_ERR_HANDSHAKE_TIMEOUT, WAMP1__WHY("handshake not finished in time"));
+            wamp1__free_conn(c);
+            return;
+        case WAMP1__CLOSING:
+            wamp1__report(s, c, WAMP1_ERR_CLOSE_TIMEOUT, WAMP1__WHY("no close frame from the peer in time"));
+            wamp1__free_conn(c);
+            return;
+        case WAMP1__OPEN:
+            wamp1__fail(c, WAMP1_CLOSE_POLICY, WAMP1_ERR_MESSAGE_TIMEOUT, WAMP1__WHY("message not completed in time"));
+            break;
+        default: /* FLUSH or LINGER: the peer does not read or does not close */
+            wamp1__free_conn(c);
+            return;
         }
-        if (ping && c->state == WAMP1__OPEN && !(c->flags & WAMP1__F_CLOSE_SENT)) {
+    }
+    if (c->ping_at && s->now >= c->ping_at) {
+        c->ping_at = 0;
+        if (c->state == WAMP1__OPEN && !(c->flags & WAMP1__F_CLOSE_SENT)) {
             if (c->flags & WAMP1__F_PING_OUT) {
                 if (s->cfg.cb.on_keepalive_timeout) s->cfg.cb.on_keepalive_timeout(c, s->cfg.user);
                 if (c->state == WAMP1__OPEN)
@@ -3363,30 +3797,142 @@ static void wamp1__timers(wamp1_server *s) {
             } else {
                 c->flags |= WAMP1__F_PING_OUT;
                 (void)wamp1__queue_frame(c, WAMP1_OP_PING, "wamp1", 5);
+                c->ping_at = s->now + s->cfg.keepalive_ms;
             }
         }
     }
+    if (c->state != WAMP1__FREE) wamp1__arm(c);
+}
+
+static void wamp1__timer_due(wamp1_server *s, uint32_t i) {
+    wamp1__timer *t = &s->timers[i];
+    wamp1_timer_id id;
+    id.id = (uint32_t)t->gen << 16 | (i + 1u);
+    if (t->period) {
+        t->at = s->now + t->period;
+        wamp1__heap_put(s, WAMP1__HEAP_TIMER | i, t->at);
+    } else {
+        t->used = 0;
+        t->gen = (uint16_t)(t->gen + 1u);
+        if (t->gen == 0) t->gen = 1;
+    }
+    t->fn(s, id, t->user);
+}
+
+/* Everything due by now: O(log n) per timer that fires, nothing for the others. */
+static void wamp1__timers(wamp1_server *s) {
+    unsigned budget = s->nheap + 1u; /* what a timer started now does not fire before the next wait */
+    while (s->nheap && s->heap[0].at <= s->now && budget--) {
+        uint32_t who = s->heap[0].who;
+        wamp1__heap_remove(s, who);
+        if (who & WAMP1__HEAP_TIMER) wamp1__timer_due(s, who & ~WAMP1__HEAP_TIMER);
+        else wamp1__conn_due(&s->conns[who]);
+    }
 #if WAMP1_REJECT_SLOTS > 0
-    for (i = 0; i < WAMP1_REJECT_SLOTS; i++) {
-        if (s->rejects[i].sock != WAMP1_INVALID_SOCKET && s->now >= s->rejects[i].deadline) {
-            s->port->close(s->port->ctx, s->rejects[i].sock);
-            s->rejects[i].sock = WAMP1_INVALID_SOCKET;
-        }
+    if (s->nrejects) {
+        unsigned i;
+        for (i = 0; i < WAMP1_REJECT_SLOTS; i++)
+            if (s->rejects[i].sock != WAMP1_INVALID_SOCKET && s->now >= s->rejects[i].deadline)
+                wamp1__reject_close(s, i);
     }
 #endif
 }
 
+WAMP1__DEF wamp1_timer_id wamp1_timer_start(wamp1_server *s, uint32_t ms, uint32_t period_ms,
+                                           wamp1_timer_fn fn, void *user) {
+    wamp1_timer_id id;
+    uint32_t i;
+    id.id = 0;
+    if (!fn) return id;
+    for (i = 0; i < WAMP1_MAX_TIMERS; i++) {
+        wamp1__timer *t = &s->timers[i];
+        if (t->used) continue;
+        if (t->gen == 0) t->gen = 1;
+        t->used = 1;
+        t->fn = fn;
+        t->user = user;
+        t->period = period_ms;
+        t->at = s->now + (ms ? ms : 1u);
+        wamp1__heap_put(s, WAMP1__HEAP_TIMER | i, t->at);
+        id.id = (uint32_t)t->gen << 16 | (i + 1u);
+        return id;
+    }
+    wamp1__report(s, NULL, WAMP1_ERR_LIMIT, WAMP1__WHY("timer pool full"));
+    return id;
+}
+
+WAMP1__DEF int wamp1_timer_stop(wamp1_server *s, wamp1_timer_id id) {
+    uint32_t i = (id.id & 0xFFFFu);
+    wamp1__timer *t;
+    if (i == 0 || i > WAMP1_MAX_TIMERS) return -1;
+    t = &s->timers[i - 1];
+    if (!t->used || t->gen != (uint16_t)(id.id >> 16)) return -1;
+    wamp1__heap_remove(s, WAMP1__HEAP_TIMER | (i - 1));
+    t->used = 0;
+    t->gen = (uint16_t)(t->gen + 1u);
+    if (t->gen == 0) t->gen = 1;
+    return 0;
+}
+
+static wamp1__watcher *wamp1__watch_find(wamp1_server *s, wamp1_socket sock) {
+    unsigned i;
+    if (sock == WAMP1_INVALID_SOCKET) return NULL;
+    for (i = 0; i < WAMP1_MAX_WATCHES; i++)
+        if (s->watches[i].sock == sock) return &s->watches[i];
+    return NULL;
+}
+
+WAMP1__DEF int wamp1_watch(wamp1_server *s, wamp1_socket sock, unsigned events,
+                          wamp1_watch_fn fn, void *user) {
+    wamp1__watcher *w;
+    if (!fn || sock == WAMP1_INVALID_SOCKET || wamp1__watch_find(s, sock)) return -1;
+    w = wamp1__watch_find(s, WAMP1_INVALID_SOCKET);
+    {
+        unsigned i;
+        for (i = 0; i < WAMP1_MAX_WATCHES && !w; i++)
+            if (s->watches[i].sock == WAMP1_INVALID_SOCKET) w = &s->watches[i];
+    }
+    if (!w) {
+        wamp1__report(s, NULL, WAMP1_ERR_LIMIT, WAMP1__WHY("watch table full"));
+        return -1;
+    }
+    events &= WAMP1_POLLIN | WAMP1_POLLOUT;
+    if (wamp1__watch(s, sock, WAMP1__TAG_WATCH + (uint32_t)(w - s->watches), events, 1) != 0) return -1;
+    w->sock = sock;
+    w->fn = fn;
+    w->user = user;
+    w->events = (uint8_t)events;
+    return 0;
+}
+
+WAMP1__DEF int wamp1_watch_events(wamp1_server *s, wamp1_socket sock, unsigned events) {
+    wamp1__watcher *w = wamp1__watch_find(s, sock);
+    if (!w) return -1;
+    events &= WAMP1_POLLIN | WAMP1_POLLOUT;
+    if (events == w->events) return 0;
+    w->events = (uint8_t)events;
+    return wamp1__watch(s, sock, WAMP1__TAG_WATCH + (uint32_t)(w - s->watches), events, 0);
+}
+
+WAMP1__DEF int wamp1_unwatch(wamp1_server *s, wamp1_socket sock) {
+    wamp1__watcher *w = wamp1__watch_find(s, sock);
+    if (!w) return -1;
+    wamp1__unwatch_sock(s, sock, WAMP1__TAG_WATCH + (uint32_t)(w - s->watches));
+    w->sock = WAMP1_INVALID_SOCKET;
+    return 0;
+}
+
 static int wamp1__next_timeout(const wamp1_server *s, int timeout_ms) {
     uint64_t next = UINT64_MAX;
-    uint32_t i;
-    if (s->cfg.keepalive_ms && s->open_conns) next = s->next_ping;
-    for (i = 0; i < s->nconns; i++)
-        if (s->conns[i].state != WAMP1__FREE && s->conns[i].deadline && s->conns[i].deadline < next)
-            next = s->conns[i].deadline;
+    if (s->ndirty) return 0;
+    if (s->nheap) next = s->heap[0].at;
 #if WAMP1_REJECT_SLOTS > 0
-    for (i = 0; i < WAMP1_REJECT_SLOTS; i++)
-        if (s->rejects[i].sock != WAMP1_INVALID_SOCKET && s->rejects[i].deadline < next)
-            next = s->rejects[i].deadline;
+    if (s->nrejects) {
+        unsigned i;
+        for (i = 0; i < WAMP1_REJECT_SLOTS; i++)
+            if (s->rejects[i].sock != WAMP1_INVALID_SOCKET && s->rejects[i].deadline < next)
+                next = s->rejects[i].deadline;
+    }
 #endif
     if (next != UINT64_MAX) {
         uint64_t d = next > s->now ? next - s->now : 0;
@@ -3395,105 +3941,125 @@ static int wamp1__next_timeout(const wamp1_server *s, int timeout_ms) {
     return timeout_ms;
 }
 
-enum { WAMP1__PFD_LISTEN = 0xFFFF, WAMP1__PFD_WAKE = 0xFFFE, WAMP1__PFD_REJECT = 0xFFFD };
+/* What a connection is watched for: input unless held back (backpressure, a full
+   receive buffer, no buffer to lend), output while some is queued. */
+static unsigned wamp1__want(const wamp1_conn *c) {
+    const wamp1_server *s = c->srv;
+    unsigned ev = 0;
+    if (c->state >= WAMP1__FLUSH) {
+        if (!(c->flags & WAMP1__F_EOF)) ev |= WAMP1_POLLIN;
+    } else if (!(c->lflags & WAMP1__L_WAIT) && c->stail - c->shead <= s->cfg.send_buffer_size / 2 &&
+               (!c->rbuf || c->rlen < c->rcap || c->rpos > 0 || c->mbase > 0))
+        ev |= WAMP1_POLLIN;
+    if (c->stail > c->shead) ev |= WAMP1_POLLOUT;
+    return ev;
+}
 
-WAMP1__DEF int wamp1_server_poll(wamp1_server *s, int timeout_ms) {
-    unsigned n = 0, k;
-    uint32_t i;
-    int ready;
-    wamp1_socket wfd = s->port->wake_fd ? s->port->wake_fd(s->port->ctx) : WAMP1_INVALID_SOCKET;
-    s->now = s->port->now_ms(s->port->ctx);
-    wamp1__timers(s);
-    for (k = 0; k < s->nlisten; k++) {
-        s->pfds[n].fd = s->listeners[k];
-        s->pfds[n].events = WAMP1_POLLIN;
-        s->pfds[n].revents = 0;
-        s->pfd_conn[n++] = WAMP1__PFD_LISTEN;
-    }
-    if (wfd != WAMP1_INVALID_SOCKET) {
-        s->pfds[n].fd = wfd;
-        s->pfds[n].events = WAMP1_POLLIN;
-        s->pfds[n].revents = 0;
-        s->pfd_conn[n++] = WAMP1__PFD_WAKE;
-    }
-#if WAMP1_REJECT_SLOTS > 0
-    for (k = 0; k < WAMP1_REJECT_SLOTS; k++) {
-        if (s->rejects[k].sock == WAMP1_INVALID_SOCKET) continue;
-        s->pfds[n].fd = s->rejects[k].sock;
-        s->pfds[n].events = WAMP1_POLLIN;
-        s->pfds[n].revents = 0;
-        s->pfd_conn[n++] = (uint16_t)(WAMP1__PFD_REJECT - 1 - k);
-    }
-#endif
-    for (i = 0; i < s->nconns; i++) {
-        wamp1_conn *c = &s->conns[i];
-        short ev = 0;
+/* Every connection touched since the last wait: write what was queued for it, go on with
+   input that backpressure held back, give back idle buffers, and watch it for what it now
+   needs. The list grows while it is walked (answers queued to others). */
+static void wamp1__settle(wamp1_server *s) {
+    uint32_t k;
+    for (k = 0; k < s->ndirty; k++) {
+        wamp1_conn *c = &s->conns[s->dirty[k]];
+        unsigned ev;
+        c->lflags &= (uint8_t)~WAMP1__L_DIRTY;
         if (c->state == WAMP1__FREE) continue;
         if (c->wtop) { /* an in-place message was begun and never ended: drop it */
             c->wtop = NULL;
             c->parked = 0;
             wamp1__report(s, c, WAMP1_ERR_MALFORMED, WAMP1__WHY("an in-place message was not ended"));
         }
-        if (c->state >= WAMP1__FLUSH) {
-            if (!(c->flags & WAMP1__F_EOF)) ev |= WAMP1_POLLIN;
-        } else if ((c->rlen < c->rcap || c->rpos > 0 || c->mbase > 0) &&
-                   c->stail - c->shead <= s->cfg.send_buffer_size / 2)
-            ev |= WAMP1_POLLIN; /* not while half of the send buffer waits (backpressure) */
-        if (c->stail > c->shead) ev |= WAMP1_POLLOUT;
-        s->pfds[n].fd = c->sock;
-        s->pfds[n].events = ev;
-        s->pfds[n].revents = 0;
-        s->pfd_conn[n++] = (uint16_t)i;
-    }
-    timeout_ms = wamp1__next_timeout(s, WAMP1__FLAG_GET(&s->stop) ? 0 : timeout_ms);
-    ready = s->port->wait(s->port->ctx, s->pfds, n, timeout_ms);
-    s->now = s->port->now_ms(s->port->ctx);
-    if (ready > 0) {
-        for (k = 0; k < n; k++) {
-            uint16_t who = s->pfd_conn[k];
-            short re = s->pfds[k].revents;
-            if (!re) continue;
-            if (who == WAMP1__PFD_LISTEN) { wamp1__accept(s, s->pfds[k].fd); continue; }
-            if (who == WAMP1__PFD_WAKE) {
-                if (s->port->wake_drain) s->port->wake_drain(s->port->ctx);
-                continue;
-            }
-#if WAMP1_REJECT_SLOTS > 0
-            if (who < WAMP1__PFD_REJECT && who >= WAMP1__PFD_REJECT - WAMP1_REJECT_SLOTS) {
-                unsigned r = (unsigned)(WAMP1__PFD_REJECT - 1 - who);
-                uint8_t junk[256];
-                long got = s->port->recv(s->port->ctx, s->rejects[r].sock, junk, sizeof junk);
-                if (got == 0 || got == WAMP1_IO_ERROR) {
-                    s->port->close(s->port->ctx, s->rejects[r].sock);
-                    s->rejects[r].sock = WAMP1_INVALID_SOCKET;
-                }
-                continue;
-            }
-#endif
-            {
-                wamp1_conn *c = &s->conns[who];
-                if (c->state == WAMP1__FREE || c->sock != s->pfds[k].fd) continue;
-                if (re & (WAMP1_POLLIN | WAMP1_POLLHUP | WAMP1_POLLERR | WAMP1_POLLNVAL)) {
-                    if (wamp1__read(c) < 0) continue;
-                }
-                if (wamp1__flush(c) < 0) continue;
-            }
-        }
-    }
-    /* write what the handlers queued for other connections (fan-out, timers), and go on
-       with input that backpressure held back once its answers have left */
-    for (i = 0; i < s->nconns; i++) {
-        wamp1_conn *c = &s->conns[i];
-        if (c->state == WAMP1__FREE) continue;
         if ((c->stail > c->shead || c->state == WAMP1__FLUSH) && wamp1__flush(c) < 0) continue;
         if ((c->state == WAMP1__OPEN || c->state == WAMP1__CLOSING) && c->rpos < c->rlen &&
             c->stail - c->shead <= s->cfg.send_buffer_size / 2) {
             uint32_t before = c->rpos;
             wamp1__ws_process(c);
-            if (c->state != WAMP1__FREE && c->rpos != before) (void)wamp1__flush(c);
+            if (c->state == WAMP1__FREE) continue;
+            if (c->rpos != before && wamp1__flush(c) < 0) continue;
+        }
+        wamp1__rbuf_idle(c);
+        wamp1__sbuf_idle(c);
+        ev = wamp1__want(c);
+        if (ev != c->interest) {
+            c->interest = (uint8_t)ev;
+            if (wamp1__watch(s, c->sock, s->dirty[k], ev, 0) != 0) {
+                wamp1__report(s, c, WAMP1_ERR_IO, WAMP1__WHY("the port failed to watch a socket"));
+                wamp1__free_conn(c);
+            }
         }
     }
+    s->ndirty = 0;
+}
+
+/* One ready socket. */
+static void wamp1__dispatch(wamp1_server *s, uint32_t tag, unsigned re) {
+    if (tag < s->nconns) {
+        wamp1_conn *c = &s->conns[tag];
+        if (c->state == WAMP1__FREE) return;
+        if (re & (WAMP1_POLLIN | WAMP1_POLLHUP | WAMP1_POLLERR | WAMP1_POLLNVAL)) {
+            if (wamp1__read(c) < 0) return;
+        }
+        wamp1__dirty(c); /* written in settle */
+        return;
+    }
+    if (tag == WAMP1__TAG_WAKE) {
+        if (s->port->wake_drain) s->port->wake_drain(s->port->ctx);
+        return;
+    }
+    if (tag >= WAMP1__TAG_LISTEN) {
+        if (tag - WAMP1__TAG_LISTEN < s->nlisten) wamp1__accept(s, s->listeners[tag - WAMP1__TAG_LISTEN]);
+        return;
+    }
+#if WAMP1_REJECT_SLOTS > 0
+    if (tag >= WAMP1__TAG_REJECT) {
+        unsigned r = tag - WAMP1__TAG_REJECT;
+        uint8_t junk[256];
+        long got;
+        if (r >= WAMP1_REJECT_SLOTS || s->rejects[r].sock == WAMP1_INVALID_SOCKET) return;
+        got = s->port->recv(s->port->ctx, s->rejects[r].sock, junk, sizeof junk);
+        if (got == 0 || got == WAMP1_IO_ERROR) wamp1__reject_close(s, r);
+        return;
+    }
+#endif
+    if (tag >= WAMP1__TAG_WATCH && tag - WAMP1__TAG_WATCH < WAMP1_MAX_WATCHES) {
+        wamp1__watcher *w = &s->watches[tag - WAMP1__TAG_WATCH];
+        unsigned ev = re & (w->events | WAMP1_POLLERR | WAMP1_POLLHUP);
+        if (w->sock != WAMP1_INVALID_SOCKET && ev) w->fn(s, w->sock, ev, w->user);
+    }
+}
+
+WAMP1__DEF int wamp1_server_poll(wamp1_server *s, int timeout_ms) {
+    int ready;
+    unsigned n = 0, k;
+    s->now = s->port->now_ms(s->port->ctx);
+    wamp1__timers(s);
+    wamp1__settle(s); /* what was queued since the last poll */
+    timeout_ms = wamp1__next_timeout(s, WAMP1__FLAG_GET(&s->stop) ? 0 : timeout_ms);
+    if (s->port->wait_events) {
+        ready = s->port->wait_events(s->port->ctx, s->events, WAMP1_EVENT_BATCH, timeout_ms);
+        if (ready > 0) n = (unsigned)ready;
+    } else {
+        ready = s->port->wait(s->port->ctx, s->pfds, s->npfd, timeout_ms);
+        if (ready > 0) {
+            /* collect the ready entries first: handling them changes the set; start where
+               the last full batch stopped so that no socket waits behind the others */
+            uint32_t i, at = s->pfd_scan < s->npfd ? s->pfd_scan : 0;
+            for (i = 0; i < s->npfd && n < WAMP1_EVENT_BATCH; i++) {
+                uint32_t j = at + i < s->npfd ? at + i : at + i - s->npfd;
+                if (!s->pfds[j].revents) continue;
+                s->events[n].tag = s->pfd_tag[j];
+                s->events[n].events = (unsigned)(unsigned short)s->pfds[j].revents;
+                s->pfds[j].revents = 0;
+                if (++n == WAMP1_EVENT_BATCH) s->pfd_scan = j + 1;
+            }
+        }
+    }
+    s->now = s->port->now_ms(s->port->ctx);
+    for (k = 0; k < n; k++) wamp1__dispatch(s, s->events[k].tag, s->events[k].events);
+    wamp1__timers(s);
     if (s->cfg.cb.on_tick) s->cfg.cb.on_tick(s, s->now, s->cfg.user);
+    wamp1__settle(s);
     return ready < 0 ? -1 : 0;
 }
 
@@ -3510,9 +4076,12 @@ WAMP1__DEF int wamp1_server_shutdown(wamp1_server *s, uint32_t timeout_ms) {
     WAMP1__FLAG_SET(&s->stop, 0);
     s->now = s->port->now_ms(s->port->ctx);
     end = s->now + timeout_ms;
-    for (k = 0; k < s->nlisten; k++) s->port->close(s->port->ctx, s->listeners[k]);
+    for (k = 0; k < s->nlisten; k++) {
+        wamp1__unwatch_sock(s, s->listeners[k], WAMP1__TAG_LISTEN + k);
+        s->port->close(s->port->ctx, s->listeners[k]);
+    }
     s->nlisten = 0;
-    for (i = 0; i < s->nconns; i++) {
+    for (i = 0; i < s->carved; i++) {
         wamp1_conn *c = &s->conns[i];
         if (c->state == WAMP1__HTTP) wamp1__to_flush(c);
         else if (c->state == WAMP1__OPEN) {
@@ -3520,22 +4089,22 @@ WAMP1__DEF int wamp1_server_shutdown(wamp1_server *s, uint32_t timeout_ms) {
             wamp1__queue_close(c, WAMP1_CLOSE_GOING_AWAY, "server shutting down");
             wamp1__to_flush(c);
         } else if (c->state == WAMP1__CLOSING) wamp1__to_flush(c);
-        if (c->state != WAMP1__FREE && c->deadline > end) c->deadline = end;
-        if (c->state == WAMP1__FLUSH) c->deadline = end;
+        if (c->state == WAMP1__FREE) continue;
+        if (c->state == WAMP1__FLUSH || c->deadline > end || !c->deadline) c->deadline = end;
+        c->ping_at = 0;
+        if (c->hpos != WAMP1__NONE) wamp1__heap_remove(s, i);
+        wamp1__arm(c);
     }
     while (s->open_conns > 0) {
         uint64_t now = s->port->now_ms(s->port->ctx);
         if (now >= end) break;
         (void)wamp1_server_poll(s, (int)(end - now));
     }
-    for (i = 0; i < s->nconns; i++) wamp1__free_conn(&s->conns[i]);
+    for (i = 0; i < s->carved; i++) wamp1__free_conn(&s->conns[i]);
+    s->ndirty = 0;
 #if WAMP1_REJECT_SLOTS > 0
-    for (k = 0; k < WAMP1_REJECT_SLOTS; k++) {
-        if (s->rejects[k].sock != WAMP1_INVALID_SOCKET) {
-            s->port->close(s->port->ctx, s->rejects[k].sock);
-            s->rejects[k].sock = WAMP1_INVALID_SOCKET;
-        }
-    }
+    for (k = 0; k < WAMP1_REJECT_SLOTS; k++)
+        if (s->rejects[k].sock != WAMP1_INVALID_SOCKET) wamp1__reject_close(s, k);
 #endif
     return 0;
 }
@@ -5318,7 +5887,7 @@ static int wamp1__subscribe(wamp1_app *app, unsigned ci, const char *uri, size_t
     sb = &app->subs[s];
     app->sub_free = sb->cnext;
     sb->topic = (uint16_t)t;
-    sb->conn = (uint16_t)ci;
+    sb->conn = (wamp1__cix)ci;
     sb->tprev = WAMP1__NIL;
     sb->tnext = app->topics[t].head;
     if (sb->tnext != WAMP1__NIL) app->subs[sb->tnext].tprev = s;
@@ -5808,6 +6377,7 @@ WAMP1__DEF int wamp1_call_resume(wamp1_app *app, wamp1_call_handle h, wamp1_call
 static void wamp1__pending_drop_conn(wamp1_app *app, wamp1_conn *c) {
     wamp1_conn_id id = wamp1_conn_handle(c);
     unsigned i;
+    if (!app->stats.pending_calls) return; /* the usual case: no walk over the table */
     for (i = 0; i < WAMP1_MAX_PENDING_CALLS; i++)
         if (app->pending[i].used && app->pending[i].conn.id == id.id) wamp1__pending_free_at(app, i);
 }
@@ -6242,7 +6812,11 @@ WAMP1__DEF int wamp1_app_publish_async(wamp1_app *app, const char *topic, const 
 WAMP1__DEF int wamp1_app_init(wamp1_app *app, const wamp1_app_config *cfg) {
     wamp1_config sc;
     unsigned i;
-    memset(app, 0, sizeof *app);
+    /* the tables sized by the connection pool are set up as connections open, so that
+       memory of slots never used is never touched */
+    memset(&app->cfg, 0, offsetof(wamp1_app, topics) - offsetof(wamp1_app, cfg));
+    memset(app->pending, 0, sizeof app->pending);
+    app->qhead = app->qcount = 0;
     app->cfg.server_ident = cfg->server_ident ? cfg->server_ident : WAMP1_SERVER_IDENT;
     app->cfg.publish_include_publisher = cfg->publish_include_publisher != 0;
     app->cfg.curie_hash_join = cfg->curie_hash_join != 0;
@@ -6280,8 +6854,6 @@ WAMP1__DEF int wamp1_app_init(wamp1_app *app, const wamp1_app_config *cfg) {
         app->subs[i].cnext = (uint16_t)(i + 1 < WAMP1_MAX_SUBSCRIPTIONS ? i + 1 : WAMP1__NIL);
     for (i = 0; i < WAMP1_MAX_PREFIXES; i++)
         app->prefixes[i].next = (uint16_t)(i + 1 < WAMP1_MAX_PREFIXES ? i + 1 : WAMP1__NIL);
-    for (i = 0; i < WAMP1_MAX_CONNECTIONS; i++)
-        app->wconns[i].subs = app->wconns[i].prefixes = WAMP1__NIL;
     app->topic_free = app->sub_free = app->prefix_free = 0;
     app->stats.topics_max = WAMP1_MAX_TOPICS;
     app->stats.subscriptions_max = WAMP1_MAX_SUBSCRIPTIONS;

@@ -12,6 +12,11 @@
        if (wamp1_posix_init(&posix, &port) != 0) ...    // wake-up pipe, random source
        cfg.port = &port;
 
+   Readiness: on Linux the port is event-driven with epoll (the loop registers each socket
+   once and changes it only when its wish to write changes, so a wait costs the ready
+   sockets, not the connected ones); elsewhere, or with -DWAMP1_POSIX_POLL, it hands the
+   loop's watched set to poll(). wamp1_posix_backend() names the one in use.
+
    Sockets are non-blocking; EINTR is retried, EAGAIN becomes WAMP1_IO_WOULDBLOCK, SIGPIPE
    is never raised (MSG_NOSIGNAL or SO_NOSIGPIPE). Host names go through getaddrinfo();
    "::" listens on IPv6 and, where the system allows it, on IPv4 too.
@@ -30,6 +35,10 @@
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__linux__) && !defined(WAMP1_POSIX_POLL)
+#define WAMP1__POSIX_EPOLL 1
+#include <sys/epoll.h>
+#endif
 
 #if defined(__GNUC__) || defined(__clang__)
 #define WAMP1__POSIX_FN static __attribute__((unused))
@@ -43,6 +52,7 @@ typedef struct wamp1_posix {
     uint64_t seed;  /* fallback generator when /dev/urandom is missing */
     int backlog;
     pthread_mutex_t mutex; /* the cross-thread queue's lock */
+    int epfd;       /* epoll instance, or -1 (poll) */
 } wamp1_posix;
 
 static int wamp1__posix_nonblock(int fd) {
@@ -186,6 +196,44 @@ static int wamp1__posix_wait(void *ctx, wamp1_pollfd *fds, unsigned n, int timeo
     return r;
 }
 
+#ifdef WAMP1__POSIX_EPOLL
+static int wamp1__posix_watch(void *ctx, wamp1_socket s, uint32_t tag, unsigned events, int first) {
+    wamp1_posix *p = (wamp1_posix *)ctx;
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = (events & WAMP1_POLLIN ? (uint32_t)EPOLLIN : 0u) | (events & WAMP1_POLLOUT ? (uint32_t)EPOLLOUT : 0u);
+    ev.data.u64 = tag;
+    return epoll_ctl(p->epfd, first ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, s, &ev) == 0 ? 0 : -1;
+}
+
+static void wamp1__posix_unwatch(void *ctx, wamp1_socket s) {
+    struct epoll_event ev; /* non-NULL for kernels before 2.6.9 */
+    memset(&ev, 0, sizeof ev);
+    (void)epoll_ctl(((wamp1_posix *)ctx)->epfd, EPOLL_CTL_DEL, s, &ev);
+}
+
+static int wamp1__posix_wait_events(void *ctx, wamp1_event *out, unsigned max, int timeout_ms) {
+    wamp1_posix *p = (wamp1_posix *)ctx;
+    struct epoll_event ev[256];
+    int n, i;
+    if (max > 256) max = 256;
+    n = epoll_wait(p->epfd, ev, (int)max, timeout_ms);
+    if (n < 0) return errno == EINTR ? 0 : -1;
+    for (i = 0; i < n; i++) {
+        uint32_t e = ev[i].events;
+        out[i].tag = (uint32_t)ev[i].data.u64;
+        out[i].events = (e & EPOLLIN ? (unsigned)WAMP1_POLLIN : 0u) | (e & EPOLLOUT ? (unsigned)WAMP1_POLLOUT : 0u) |
+                        (e & EPOLLERR ? (unsigned)WAMP1_POLLERR : 0u) | (e & EPOLLHUP ? (unsigned)WAMP1_POLLHUP : 0u);
+    }
+    return n;
+}
+#endif
+
+/* "epoll" or "poll": how the port waits. */
+WAMP1__POSIX_FN const char *wamp1_posix_backend(const wamp1_port *port) {
+    return port->wait_events ? "epoll" : "poll";
+}
+
 static uint64_t wamp1__posix_now(void *ctx) {
     struct timespec ts;
     (void)ctx;
@@ -236,6 +284,7 @@ static void wamp1__posix_unlock(void *ctx) { (void)pthread_mutex_unlock(&((wamp1
 WAMP1__POSIX_FN int wamp1_posix_init(wamp1_posix *p, wamp1_port *port) {
     memset(p, 0, sizeof *p);
     memset(port, 0, sizeof *port);
+    p->epfd = -1;
     if (pipe(p->wake) != 0) return -1;
     if (pthread_mutex_init(&p->mutex, NULL) != 0) return -1;
     (void)wamp1__posix_nonblock(p->wake[0]);
@@ -250,7 +299,15 @@ WAMP1__POSIX_FN int wamp1_posix_init(wamp1_posix *p, wamp1_port *port) {
     port->send = wamp1__posix_send;
     port->shutdown = wamp1__posix_shutdown;
     port->close = wamp1__posix_close;
-    port->wait = wamp1__posix_wait;
+    port->wait = wamp1__posix_wait; /* also what a wrapping port (TLS) uses */
+#ifdef WAMP1__POSIX_EPOLL
+    p->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (p->epfd >= 0) {
+        port->watch = wamp1__posix_watch;
+        port->unwatch = wamp1__posix_unwatch;
+        port->wait_events = wamp1__posix_wait_events;
+    }
+#endif
     port->now_ms = wamp1__posix_now;
     port->random = wamp1__posix_random;
     port->wake_fd = wamp1__posix_wake_fd;
@@ -265,7 +322,8 @@ WAMP1__POSIX_FN void wamp1_posix_free(wamp1_posix *p) {
     if (p->wake[0] >= 0) close(p->wake[0]);
     if (p->wake[1] >= 0) close(p->wake[1]);
     if (p->urandom >= 0) close(p->urandom);
-    p->wake[0] = p->wake[1] = p->urandom = -1;
+    if (p->epfd >= 0) close(p->epfd);
+    p->wake[0] = p->wake[1] = p->urandom = p->epfd = -1;
     (void)pthread_mutex_destroy(&p->mutex);
 }
 
