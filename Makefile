@@ -41,6 +41,16 @@ build/%: examples/posix/%.c $(HDRS) examples/demo_routes.h examples/demo_options
 build/test_%: tests/test_%.c tests/test_util.h $(HDRS) | build
 	$(CC) $(WARN) -Wno-sign-conversion $(CFLAGS) -o $@ $< -lpthread -lm
 
+# the same unit tests with the test port event-driven (watch/wait_events, as epoll)
+build/evt_%: tests/test_%.c tests/test_util.h $(HDRS) | build
+	$(CC) $(WARN) -Wno-sign-conversion $(CFLAGS) -DWAMP1_TESTPORT_EVENTS -o $@ $< -lpthread -lm
+
+# the POSIX port's portable poll() backend instead of epoll
+build/poll_%: examples/posix/%.c $(HDRS) examples/demo_routes.h examples/demo_options.h | build
+	$(CC) $(WARN) $(CFLAGS) -DWAMP1_POSIX_POLL -o $@ $< -lpthread
+build/polltest_%: tests/test_%.c tests/test_util.h $(HDRS) | build
+	$(CC) $(WARN) -Wno-sign-conversion $(CFLAGS) -DWAMP1_POSIX_POLL -o $@ $< -lpthread -lm
+
 build/asan_%: tests/test_%.c tests/test_util.h $(HDRS) | build
 	clang $(WARN) -Wno-sign-conversion -O1 -g $(SAN) -o $@ $< -lpthread -lm
 

@@ -1165,7 +1165,7 @@ typedef struct wamp1__hnode {
 
 typedef struct wamp1__timer {
     uint64_t at;
-    uint32_t period, hpos;
+    uint32_t period, hpos, next; /* next: the free list */
     wamp1_timer_fn fn;
     void *user;
     uint16_t gen;
@@ -1218,6 +1218,7 @@ struct wamp1_server {
     uint32_t free_head;   /* free connection slots, most recently freed first */
     uint32_t carved;      /* slots [0, carved) have been used */
     uint32_t wait_head, wait_tail; /* connections waiting for a buffer, oldest first */
+    uint32_t timer_free;  /* free timers, a list through next */
     uint32_t ndirty, npfd, nheap, nrejects, pfd_scan;
     wamp1_socket wake_sock;
     uint32_t wake_pfd, listen_pfd[WAMP1_MAX_LISTENERS];
@@ -2209,10 +2210,17 @@ static int wamp1__send_raw(wamp1_conn *c, const void *p, size_t n) {
 }
 
 static void wamp1__arm(wamp1_conn *c);
+static void wamp1__disarm(wamp1_conn *c);
 
 static void wamp1__set_deadline(wamp1_conn *c, uint32_t ms) {
     c->deadline = c->srv->now + (ms ? ms : 1u);
     wamp1__arm(c);
+}
+
+static void wamp1__no_deadline(wamp1_conn *c) {
+    if (!c->deadline) return;
+    c->deadline = 0;
+    wamp1__disarm(c);
 }
 
 /* Stop reading new messages: send what is queued, then half-close and drain. */
@@ -2996,7 +3004,7 @@ static void wamp1__handshake(wamp1_conn *c, uint32_t end) {
     c->rlen -= end;
     c->rpos = c->mbase = c->mlen = 0;
     c->state = WAMP1__OPEN;
-    c->deadline = 0;
+    wamp1__no_deadline(c);
     if (s->cfg.keepalive_ms) {
         c->ping_at = s->now + s->cfg.keepalive_ms;
         wamp1__arm(c);
@@ -3093,7 +3101,7 @@ static void wamp1__deliver(wamp1_conn *c) {
         s->cfg.cb.on_message(c, (wamp1_opcode)op, c->rbuf + c->mbase, c->mlen, s->cfg.user);
     c->mlen = 0;
     c->mbase = c->rpos;
-    if (c->state == WAMP1__OPEN) c->deadline = 0; /* a message arrived: the clock restarts */
+    if (c->state == WAMP1__OPEN) wamp1__no_deadline(c); /* a message arrived: the clock restarts */
 }
 
 /* Consume what the receive buffer holds; stops when more bytes are needed. */
@@ -3222,9 +3230,9 @@ static void wamp1__ws_process(wamp1_conn *c) {
     if (c->rpos == c->rlen && c->mlen == 0 && !c->fop && !c->msg_op) c->rpos = c->rlen = c->mbase = 0;
     /* part of a frame or message is here: it has message_timeout_ms to be completed */
     if (c->state == WAMP1__OPEN) {
-        if (c->rpos == c->rlen && !c->fop && !c->msg_op) c->deadline = 0;
+        if (c->rpos == c->rlen && !c->fop && !c->msg_op) wamp1__no_deadline(c);
         else if (c->stail - c->shead > s->cfg.send_buffer_size / 2)
-            c->deadline = 0; /* held back by backpressure: the wait is ours, not the peer's */
+            wamp1__no_deadline(c); /* held back by backpressure: the wait is ours, not the peer's */
         else if (!c->deadline) wamp1__set_deadline(c, s->cfg.message_timeout_ms);
     }
 }
@@ -3319,14 +3327,21 @@ static void wamp1__heap_remove(wamp1_server *s, uint32_t who) {
     }
 }
 
-/* The connection's next timer (deadline or keepalive ping) in the heap. Deadlines that are
-   cleared stay behind: the entry fires early, finds nothing due and moves on. */
+/* The connection's next timer (deadline or keepalive ping) in the heap. An entry that is
+   earlier than needed (a deadline moved later) fires, finds nothing due and moves on. */
 static void wamp1__arm(wamp1_conn *c) {
     uint64_t at = c->deadline;
     if (c->ping_at && (!at || c->ping_at < at)) at = c->ping_at;
     if (!at) return;
     if (c->hpos != WAMP1__NONE && c->srv->heap[c->hpos].at <= at) return;
     wamp1__heap_put(c->srv, wamp1__cindex(c), at);
+}
+
+/* The deadline was cleared: the entry moves to the keepalive ping, or leaves. */
+static void wamp1__disarm(wamp1_conn *c) {
+    if (c->hpos == WAMP1__NONE) return;
+    if (c->ping_at) wamp1__heap_put(c->srv, wamp1__cindex(c), c->ping_at);
+    else wamp1__heap_remove(c->srv, wamp1__cindex(c));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -3576,7 +3591,11 @@ WAMP1__DEF int wamp1_server_init(wamp1_server *s, const wamp1_config *cfg) {
     s->free_head = WAMP1__NONE; /* slots past `carved` are made on first use */
     s->wait_head = s->wait_tail = WAMP1__NONE;
     s->wake_sock = WAMP1_INVALID_SOCKET;
-    for (i = 0; i < WAMP1_MAX_TIMERS; i++) s->timers[i].hpos = WAMP1__NONE;
+    for (i = 0; i < WAMP1_MAX_TIMERS; i++) {
+        s->timers[i].hpos = WAMP1__NONE;
+        s->timers[i].next = i + 1 < WAMP1_MAX_TIMERS ? i + 1 : WAMP1__NONE;
+    }
+    s->timer_free = WAMP1_MAX_TIMERS > 0 ? 0 : WAMP1__NONE;
     for (i = 0; i < WAMP1_MAX_WATCHES; i++) s->watches[i].sock = WAMP1_INVALID_SOCKET;
 #if WAMP1_REJECT_SLOTS > 0
     for (i = 0; i < WAMP1_REJECT_SLOTS; i++) s->rejects[i].sock = WAMP1_INVALID_SOCKET;
@@ -3815,6 +3834,8 @@ static void wamp1__timer_due(wamp1_server *s, uint32_t i) {
         t->used = 0;
         t->gen = (uint16_t)(t->gen + 1u);
         if (t->gen == 0) t->gen = 1;
+        t->next = s->timer_free;
+        s->timer_free = i;
     }
     t->fn(s, id, t->user);
 }
@@ -3841,12 +3862,12 @@ static void wamp1__timers(wamp1_server *s) {
 WAMP1__DEF wamp1_timer_id wamp1_timer_start(wamp1_server *s, uint32_t ms, uint32_t period_ms,
                                            wamp1_timer_fn fn, void *user) {
     wamp1_timer_id id;
-    uint32_t i;
+    uint32_t i = s->timer_free;
     id.id = 0;
     if (!fn) return id;
-    for (i = 0; i < WAMP1_MAX_TIMERS; i++) {
+    if (i != WAMP1__NONE) {
         wamp1__timer *t = &s->timers[i];
-        if (t->used) continue;
+        s->timer_free = t->next;
         if (t->gen == 0) t->gen = 1;
         t->used = 1;
         t->fn = fn;
@@ -3871,6 +3892,8 @@ WAMP1__DEF int wamp1_timer_stop(wamp1_server *s, wamp1_timer_id id) {
     t->used = 0;
     t->gen = (uint16_t)(t->gen + 1u);
     if (t->gen == 0) t->gen = 1;
+    t->next = s->timer_free;
+    s->timer_free = i - 1;
     return 0;
 }
 

@@ -126,6 +126,9 @@ static void demo_configure(wamp1_app_config *cfg, uint32_t pool) {
     cfg->server.recv_buffer_size = 64u * 1024u;
     cfg->server.send_buffer_size = 256u * 1024u;
     cfg->server.keepalive_ms = (uint32_t)demo_opt.keepalive * 1000u;
+    /* buffers are lent only while a connection has partial input or unsent output; the
+       upgrade request is kept (pinning a receive buffer) only for the web sessions */
+    cfg->server.drop_request = demo_opt.session_dir == NULL;
     /* a client whose send buffer is full: closed with 1008, or its messages dropped */
     cfg->server.slow_consumer = demo_opt.slow_drop ? WAMP1_SLOW_DROP : WAMP1_SLOW_CLOSE;
     cfg->server.cb.on_http = demo_on_http;

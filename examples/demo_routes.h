@@ -1,8 +1,7 @@
 /* demo_routes.h - the routes of the WAMP demo, shared by the POSIX, Windows and lwIP demos.
 
-   Include after wamp1.h (implementation). Call demo_add_routes(app) once, and from the loop
-   demo_sleeps_fire(app, now) after each poll with a timeout of at most
-   demo_sleeps_timeout(now). demo_websession is the hook rpc#websession calls to write the
+   Include after wamp1.h (implementation). Call demo_add_routes(app) once; rpc#sleep answers
+   from a timer of the loop, so the loop needs nothing else. demo_websession is the hook rpc#websession calls to write the
    caller's web session (NULL: every caller has none). */
 #ifndef DEMO_ROUTES_H
 #define DEMO_ROUTES_H
@@ -94,55 +93,58 @@ static wamp1_call_status rpc_publish(wamp1_call *call, void *user) {
     return WAMP1_CALL_OK;
 }
 
-/* sleep: deferred answers kept in a small timer list */
-#define MAX_SLEEPS WAMP1_MAX_PENDING_CALLS
-static struct { wamp1_call_handle h; uint64_t due; int64_t ms; } sleeps[MAX_SLEEPS];
-static unsigned nsleeps;
+/* sleep: a deferred answer, given by a one-shot timer of the loop (wamp1_timer_start) */
+#define MAX_SLEEPS (WAMP1_MAX_TIMERS < WAMP1_MAX_PENDING_CALLS ? WAMP1_MAX_TIMERS : WAMP1_MAX_PENDING_CALLS)
+static struct { wamp1_call_handle h; wamp1_timer_id t; int64_t ms; unsigned next; } sleeps[MAX_SLEEPS];
+static unsigned sleeps_free, sleeps_carved; /* free list (index + 1; 0: none) and slots used */
+
+static void sleep_done(wamp1_server *s, wamp1_timer_id t, void *user) {
+    wamp1_app *app = (wamp1_app *)wamp1_server_user(s);
+    unsigned i = (unsigned)(uintptr_t)user;
+    wamp1_call call;
+    (void)t;
+    if (wamp1_call_resume(app, sleeps[i].h, &call) == 0) { /* the caller may have gone */
+        wamp1_jw_int(wamp1_call_result_begin(&call), sleeps[i].ms);
+        wamp1_call_result_end(&call);
+    }
+    sleeps[i].t.id = 0;
+    sleeps[i].next = sleeps_free;
+    sleeps_free = i + 1;
+}
 
 static wamp1_call_status rpc_sleep(wamp1_call *call, void *user) {
     int64_t ms;
+    unsigned i;
+    wamp1_timer_id t;
     int k = wamp1_call_arg(call, 0);
     (void)user;
     if (call->argc != 1 || call->toks[k].type != WAMP1_JSON_NUMBER ||
         wamp1_json_get_int(call->json, &call->toks[k], &ms) != 0 || ms < 0 || ms > 5000)
         return WAMP1_CALL_INVALID_ARGUMENT;
-    if (nsleeps >= MAX_SLEEPS) { /* forget sleeps whose callers have gone */
-        unsigned i = 0;
-        while (i < nsleeps) {
-            if (!wamp1_call_live(call->app, sleeps[i].h)) sleeps[i] = sleeps[--nsleeps];
-            else i++;
+    if (!sleeps_free && sleeps_carved == MAX_SLEEPS) { /* all taken: end sleeps whose callers have gone */
+        for (i = 0; i < MAX_SLEEPS; i++) {
+            if (sleeps[i].t.id && !wamp1_call_live(call->app, sleeps[i].h) &&
+                wamp1_timer_stop(wamp1_app_server(call->app), sleeps[i].t) == 0) {
+                sleeps[i].t.id = 0;
+                sleeps[i].next = sleeps_free;
+                sleeps_free = i + 1;
+            }
         }
     }
-    if (nsleeps >= MAX_SLEEPS) return WAMP1_CALL_INTERNAL;
-    sleeps[nsleeps].h = wamp1_call_defer(call);
-    if (sleeps[nsleeps].h.id == 0) return WAMP1_CALL_INTERNAL;
-    sleeps[nsleeps].due = wamp1_server_now(wamp1_app_server(call->app)) + (uint64_t)ms;
-    sleeps[nsleeps].ms = ms;
-    nsleeps++;
-    return WAMP1_CALL_OK;
-}
-
-static void demo_sleeps_fire(wamp1_app *app, uint64_t now) {
-    unsigned i = 0;
-    while (i < nsleeps) {
-        if (sleeps[i].due <= now) {
-            wamp1_call call;
-            if (wamp1_call_resume(app, sleeps[i].h, &call) == 0) {
-                wamp1_jw_int(wamp1_call_result_begin(&call), sleeps[i].ms);
-                wamp1_call_result_end(&call);
-            }
-            sleeps[i] = sleeps[--nsleeps];
-        } else i++;
+    if (sleeps_free) { i = sleeps_free - 1; sleeps_free = sleeps[i].next; }
+    else if (sleeps_carved < MAX_SLEEPS) i = sleeps_carved++;
+    else return WAMP1_CALL_INTERNAL; /* every timer is taken */
+    t = wamp1_timer_start(wamp1_app_server(call->app), (uint32_t)ms, 0, sleep_done, (void *)(uintptr_t)i);
+    sleeps[i].ms = ms;
+    sleeps[i].t = t;
+    if (t.id == 0 || (sleeps[i].h = wamp1_call_defer(call)).id == 0) {
+        if (t.id) (void)wamp1_timer_stop(wamp1_app_server(call->app), t);
+        sleeps[i].t.id = 0;
+        sleeps[i].next = sleeps_free;
+        sleeps_free = i + 1;
+        return WAMP1_CALL_INTERNAL;
     }
-}
-
-static int demo_sleeps_timeout(uint64_t now) {
-    unsigned i;
-    uint64_t best = UINT64_MAX;
-    for (i = 0; i < nsleeps; i++)
-        if (sleeps[i].due < best) best = sleeps[i].due;
-    if (best == UINT64_MAX) return -1;
-    return best <= now ? 0 : (int)(best - now);
+    return WAMP1_CALL_OK;
 }
 
 static wamp1_call_status rpc_websession(wamp1_call *call, void *user) {

@@ -15,6 +15,11 @@
 
    When nothing is ready, wait() lets the fake clock run for the whole timeout, so timers
    fire without real waiting. Include after wamp1.h (it uses only the public API types).
+
+   Readiness comes either way a port may offer it: as a readiness list (wait(), like poll)
+   or, when WAMP1_TESTPORT_EVENTS is defined, event-driven (watch/unwatch/wait_events,
+   like epoll), strict as epoll is: watching a socket twice, changing or unwatching one
+   that is not watched, or closing one that is still watched is counted in watch_errors.
 */
 #ifndef WAMP1_TESTPORT_H_INCLUDED
 #define WAMP1_TESTPORT_H_INCLUDED
@@ -42,8 +47,16 @@ typedef struct wamp1_testport_sock {
     wamp1_testport_pipe out; /* server -> client */
 } wamp1_testport_sock;
 
+typedef struct wamp1_testport_watch {
+    wamp1_socket sock; /* 0: unused */
+    uint32_t tag;
+    unsigned events;
+} wamp1_testport_watch;
+
 typedef struct wamp1_testport {
     uint64_t now;
+    wamp1_testport_watch watched[WAMP1_TESTPORT_SOCKETS + 8];
+    unsigned long watch_errors, watch_calls;
     uint32_t rng;
     int listening, woken;
     size_t max_io;          /* at most this many bytes per recv/send call (0: no limit) */
@@ -61,6 +74,16 @@ typedef struct wamp1_testport {
 
 #define WAMP1__TP_LISTENER 1000
 #define WAMP1__TP_WAKE 1001
+
+/* Misuse of the event-driven interface by the loop, over every testport of the program. */
+static unsigned long wamp1_testport_watch_misuse;
+
+static wamp1_testport_watch *wamp1__tp_watched(wamp1_testport *tp, wamp1_socket s) {
+    unsigned i;
+    for (i = 0; i < sizeof tp->watched / sizeof tp->watched[0]; i++)
+        if (tp->watched[i].sock == s) return &tp->watched[i];
+    return NULL;
+}
 
 static wamp1_testport_sock *wamp1__tp_sock(wamp1_testport *tp, wamp1_socket s) {
     if (s < 1 || s > WAMP1_TESTPORT_SOCKETS) return NULL;
@@ -136,8 +159,32 @@ static void wamp1__tp_shutdown(void *ctx, wamp1_socket s) {
 static void wamp1__tp_close(void *ctx, wamp1_socket s) {
     wamp1_testport *tp = (wamp1_testport *)ctx;
     wamp1_testport_sock *k = wamp1__tp_sock(tp, s);
+    wamp1_testport_watch *w = s ? wamp1__tp_watched(tp, s) : NULL;
+    if (w) { w->sock = 0; tp->watch_errors++; wamp1_testport_watch_misuse++; } /* closed while still watched */
     if (s == WAMP1__TP_LISTENER) { tp->listening = 0; return; }
     if (k) { k->server_closed = 1; tp->closes++; }
+}
+
+static short wamp1__tp_ready(wamp1_testport *tp, wamp1_socket fd, unsigned events) {
+    short re = 0;
+    if (fd == WAMP1__TP_LISTENER) {
+        int j;
+        for (j = 0; j < WAMP1_TESTPORT_SOCKETS; j++)
+            if (tp->socks[j].state == 1) re = WAMP1_POLLIN;
+    } else if (fd == WAMP1__TP_WAKE) {
+        if (tp->woken) re = WAMP1_POLLIN;
+    } else {
+        wamp1_testport_sock *k = wamp1__tp_sock(tp, fd);
+        if (!k || k->state != 2 || k->server_closed) re = WAMP1_POLLNVAL;
+        else {
+            if ((events & WAMP1_POLLIN) && (k->in.len || k->client_eof || k->client_reset))
+                re |= WAMP1_POLLIN;
+            if ((events & WAMP1_POLLOUT) && k->out.len < wamp1__tp_out_cap(tp))
+                re |= WAMP1_POLLOUT;
+            if (k->client_reset) re |= WAMP1_POLLERR;
+        }
+    }
+    return re;
 }
 
 static int wamp1__tp_wait(void *ctx, wamp1_pollfd *fds, unsigned n, int timeout_ms) {
@@ -145,29 +192,48 @@ static int wamp1__tp_wait(void *ctx, wamp1_pollfd *fds, unsigned n, int timeout_
     unsigned i;
     int ready = 0;
     for (i = 0; i < n; i++) {
-        short re = 0;
-        if (fds[i].fd == WAMP1__TP_LISTENER) {
-            int j;
-            for (j = 0; j < WAMP1_TESTPORT_SOCKETS; j++)
-                if (tp->socks[j].state == 1) re = WAMP1_POLLIN;
-        } else if (fds[i].fd == WAMP1__TP_WAKE) {
-            if (tp->woken) re = WAMP1_POLLIN;
-        } else {
-            wamp1_testport_sock *k = wamp1__tp_sock(tp, fds[i].fd);
-            if (!k || k->state != 2 || k->server_closed) re = WAMP1_POLLNVAL;
-            else {
-                if ((fds[i].events & WAMP1_POLLIN) && (k->in.len || k->client_eof || k->client_reset))
-                    re |= WAMP1_POLLIN;
-                if ((fds[i].events & WAMP1_POLLOUT) && k->out.len < wamp1__tp_out_cap(tp))
-                    re |= WAMP1_POLLOUT;
-                if (k->client_reset) re |= WAMP1_POLLERR;
-            }
-        }
+        short re = wamp1__tp_ready(tp, fds[i].fd, (unsigned short)fds[i].events);
         fds[i].revents = re;
         if (re) ready++;
     }
     if (!ready && timeout_ms > 0) tp->now += (uint64_t)timeout_ms;
     return ready;
+}
+
+static int wamp1__tp_watch(void *ctx, wamp1_socket s, uint32_t tag, unsigned events, int first) {
+    wamp1_testport *tp = (wamp1_testport *)ctx;
+    wamp1_testport_watch *w = wamp1__tp_watched(tp, s);
+    tp->watch_calls++;
+    if (first ? w != NULL : w == NULL) { tp->watch_errors++; wamp1_testport_watch_misuse++; return -1; }
+    if (first && !(w = wamp1__tp_watched(tp, 0))) return -1; /* table full */
+    w->sock = s;
+    w->tag = tag;
+    w->events = events;
+    return 0;
+}
+
+static void wamp1__tp_unwatch(void *ctx, wamp1_socket s) {
+    wamp1_testport *tp = (wamp1_testport *)ctx;
+    wamp1_testport_watch *w = wamp1__tp_watched(tp, s);
+    if (!w) { tp->watch_errors++; wamp1_testport_watch_misuse++; return; }
+    w->sock = 0;
+}
+
+static int wamp1__tp_wait_events(void *ctx, wamp1_event *out, unsigned max, int timeout_ms) {
+    wamp1_testport *tp = (wamp1_testport *)ctx;
+    unsigned i, n = 0;
+    for (i = 0; i < sizeof tp->watched / sizeof tp->watched[0] && n < max; i++) {
+        wamp1_testport_watch *w = &tp->watched[i];
+        short re;
+        if (!w->sock) continue;
+        re = wamp1__tp_ready(tp, w->sock, w->events);
+        if (!re) continue;
+        out[n].tag = w->tag;
+        out[n].events = (unsigned)(unsigned short)re;
+        n++;
+    }
+    if (!n && timeout_ms > 0) tp->now += (uint64_t)timeout_ms;
+    return (int)n;
 }
 
 static uint64_t wamp1__tp_now(void *ctx) { return ((wamp1_testport *)ctx)->now; }
@@ -200,6 +266,15 @@ WAMP1__TP_FN void wamp1_testport_init(wamp1_testport *tp, wamp1_port *port) {
     port->shutdown = wamp1__tp_shutdown;
     port->close = wamp1__tp_close;
     port->wait = wamp1__tp_wait;
+#ifdef WAMP1_TESTPORT_EVENTS
+    port->watch = wamp1__tp_watch;
+    port->unwatch = wamp1__tp_unwatch;
+    port->wait_events = wamp1__tp_wait_events;
+#else
+    (void)wamp1__tp_watch;
+    (void)wamp1__tp_unwatch;
+    (void)wamp1__tp_wait_events;
+#endif
     port->now_ms = wamp1__tp_now;
     port->random = wamp1__tp_random;
     port->wake_fd = wamp1__tp_wake_fd;
@@ -270,6 +345,14 @@ WAMP1__TP_FN int wamp1_testport_server_closed(wamp1_testport *tp, int cl) {
     wamp1_testport_sock *k = wamp1__tp_sock(tp, cl);
     if (!k) return 1;
     return k->server_closed ? 1 : k->server_shut ? 2 : 0;
+}
+
+/* A connected socket the server does not accept: one an application watches itself
+   (wamp1_watch). The test writes to it and reads from it as with a client. */
+WAMP1__TP_FN int wamp1_testport_socket(wamp1_testport *tp) {
+    int cl = wamp1_testport_connect(tp);
+    if (cl > 0) tp->socks[cl - 1].state = 2;
+    return cl;
 }
 
 /* Forget a connection the server closed, so its slot can be reused. */

@@ -55,6 +55,11 @@ for t in tests/test_*.c; do
   n=$(basename "$t" .c)
   suite "unit-${n#test_}" 300 bash -c "make -s build/$n && ./build/$n"
 done
+# the tests that run through the test port, again with it event-driven (as epoll)
+for t in $(grep -l 'wamp1_testport.h' tests/test_*.c); do
+  n=$(basename "$t" .c)
+  suite "events-${n#test_}" 300 bash -c "make -s build/evt_${n#test_} && ./build/evt_${n#test_}"
+done
 if have clang && echo 'int main(void){return 0;}' | clang -x c -fsanitize=address,undefined -o build/.san - 2>/dev/null; then
   for t in tests/test_*.c; do
     n=$(basename "$t" .c)

@@ -43,6 +43,14 @@ static const char *t_current = "";
     } while (0)
 
 T_UNUSED static int t_summary(const char *suite) {
+#if defined(WAMP1_TESTPORT_EVENTS) && defined(WAMP1_TESTPORT_H_INCLUDED)
+    /* event-driven builds: the loop never watched a socket twice, changed or unwatched one
+       it did not watch, or closed one still watched */
+    if (wamp1_testport_watch_misuse) {
+        printf("FAIL %s: %lu misuses of the event-driven port interface\n", suite, wamp1_testport_watch_misuse);
+        t_failed++;
+    } else t_passed++;
+#endif
     printf("%s: %d passed, %d failed\n", suite, t_passed, t_failed);
     return t_failed ? 1 : 0;
 }

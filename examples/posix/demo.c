@@ -20,7 +20,7 @@
    the mbedTLS headers are installed). */
 #define _DEFAULT_SOURCE
 #define _POSIX_C_SOURCE 200809L
-#define WAMP1_MAX_CONNECTIONS 10240
+#define WAMP1_MAX_CONNECTIONS 102400
 #define WAMP1_STATIC_MEMORY_SIZE 0
 #define WAMP1_MAX_TOPICS 4096
 #define WAMP1_MAX_SUBSCRIPTIONS 60000
@@ -31,6 +31,7 @@
 #define WAMP1_JSON_TOKENS 4096
 #define WAMP1_JSON_DEPTH 64
 #define WAMP1_QUEUE_SLOTS 64
+#define WAMP1_MAX_TIMERS 4096
 #define WAMP1_IMPLEMENTATION
 #include "../../wamp1.h"
 #include "../../port/wamp1_posix.h"
@@ -125,11 +126,7 @@ int main(int argc, char **argv) {
     printf("listening on %s:%u\n", demo_opt.host, (unsigned)wamp1_server_port(wamp1_app_server(&demo_app)));
     fflush(stdout);
 
-    while (!wamp1_server_stopping(wamp1_app_server(&demo_app))) {
-        uint64_t now = wamp1_server_now(wamp1_app_server(&demo_app));
-        wamp1_app_poll(&demo_app, demo_sleeps_timeout(now));
-        demo_sleeps_fire(&demo_app, wamp1_server_now(wamp1_app_server(&demo_app)));
-    }
+    wamp1_app_run(&demo_app); /* until SIGINT or SIGTERM */
     wamp1_app_shutdown(&demo_app, 1200);
 #ifdef WAMP1_WITH_MBEDTLS
     wamp1_tls_free(&demo_tls);

@@ -19,6 +19,7 @@
 #define WAMP1_MAX_ROUTES 32
 #define WAMP1_JSON_TOKENS 4096
 #define WAMP1_JSON_DEPTH 64
+#define WAMP1_MAX_TIMERS 1024
 #define WAMP1_QUEUE_SLOTS 64
 #define WAMP1_IMPLEMENTATION
 #include "../../wamp1.h"
@@ -89,11 +90,7 @@ int main(int argc, char **argv) {
     printf("listening on %s:%u\n", demo_opt.host, (unsigned)wamp1_server_port(wamp1_app_server(&demo_app)));
     fflush(stdout);
 
-    while (!wamp1_server_stopping(wamp1_app_server(&demo_app))) {
-        uint64_t now = wamp1_server_now(wamp1_app_server(&demo_app));
-        wamp1_app_poll(&demo_app, demo_sleeps_timeout(now));
-        demo_sleeps_fire(&demo_app, wamp1_server_now(wamp1_app_server(&demo_app)));
-    }
+    wamp1_app_run(&demo_app); /* until Ctrl+C */
     wamp1_app_shutdown(&demo_app, 1500);
     wamp1_win32_free(&win);
     (void)VirtualFree(mem, 0, MEM_RELEASE);

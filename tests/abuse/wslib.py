@@ -168,11 +168,16 @@ def handshake_request(hostport, key, protocols="wamp", extra=(), path="/"):
     return ("\r\n".join(h) + "\r\n\r\n").encode("latin-1")
 
 
-def tcp_connect(server, timeout=5.0, rcvbuf=None):
+def tcp_connect(server, timeout=5.0, rcvbuf=None, source=None):
+    """source: a local address to connect from (127.0.0.x: more than one address's ports)."""
     fam = socket.AF_INET6 if ":" in server.host else socket.AF_INET
     s = socket.socket(fam, socket.SOCK_STREAM)
     if rcvbuf:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    if source:
+        # IP_BIND_ADDRESS_NO_PORT (Linux): the port is chosen at connect(), as without bind()
+        s.setsockopt(socket.IPPROTO_IP, getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24), 1)
+        s.bind((source, 0))
     s.settimeout(timeout)
     s.connect(server.addr)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -110,9 +110,7 @@ static void *echo_thread(void *arg) {
 static void *app_thread(void *arg) {
     (void)arg;
     while (!app_stop) {
-        wamp1_server *s = wamp1_app_server(&app);
-        (void)wamp1_app_poll(&app, demo_sleeps_timeout(wamp1_server_now(s))); /* -1: until woken */
-        demo_sleeps_fire(&app, wamp1_server_now(s));
+        (void)wamp1_app_poll(&app, -1); /* until a socket, a due timer or a wake-up */
     }
     (void)wamp1_app_shutdown(&app, 1000);
     return NULL;

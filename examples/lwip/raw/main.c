@@ -70,8 +70,6 @@ int main(void) {
     for (;;) {
         ethernetif_poll(&eth);       /* frames in */
         sys_check_timeouts();        /* lwIP's timers: retransmissions, ARP, delayed ACKs */
-        (void)wamp1_app_poll(&app, 0); /* never blocks with this port */
-        demo_sleeps_fire(&app, wamp1_server_now(wamp1_app_server(&app)));
-        (void)demo_sleeps_timeout; /* a loop that sleeps (WFI) would wait at most this long */
+        (void)wamp1_app_poll(&app, 0); /* never blocks with this port; fires due timers */
     }
 }

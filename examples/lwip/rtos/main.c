@@ -61,12 +61,8 @@ static void server_task(void *arg) {
     demo_add_routes(&app);
     if (wamp1_app_listen(&app) != 0) return;
     sys_thread_new("sensor", sensor_task, NULL, 512, DEFAULT_THREAD_PRIO);
-    for (;;) {
-        wamp1_server *s = wamp1_app_server(&app);
-        /* sleeps in lwip_poll() until a socket, a timer, a due rpc#sleep or a wake-up */
-        (void)wamp1_app_poll(&app, demo_sleeps_timeout(wamp1_server_now(s)));
-        demo_sleeps_fire(&app, wamp1_server_now(s));
-    }
+    for (;;) /* sleeps in lwip_poll() until a socket, a due timer (rpc#sleep too) or a wake-up */
+        (void)wamp1_app_poll(&app, -1);
 }
 
 /* Another task: publishes a reading every second through the server's queue. */
