@@ -47,6 +47,10 @@ echo "wamp1.h benchmarks (make bench)"
 echo "command: BENCH_SECONDS=$SECS BENCH_IDLE=$IDLE BENCH_IDLE_RPC=$IDLE_RPC BENCH_ROUNDS=$ROUNDS BENCH_PIN=$PIN bash tests/bench/run.sh"
 echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(awk '/MemTotal/ {printf "%.1f GiB RAM", $2/1048576}' /proc/meminfo), Linux $(uname -r)"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine moves the numbers)"
+if awk '{ exit !($1 >= 1.0) }' /proc/loadavg; then
+  echo "warning: other processes are using the CPUs: lines whose server or client was starved show low rates"
+  echo "         and long tails; BENCH_ROUNDS=2 (or more) takes each line's best round for the ratios"
+fi
 
 cc -Wall -Wextra -O2 -o "$OUT/wsbench" tests/bench/wsbench.c || exit 1
 
