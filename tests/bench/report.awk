@@ -7,8 +7,12 @@
 function f(x, d) { return x == "null" ? "-" : sprintf("%." d "f", x) }
 function ratio(a, b) { return (a == "null" || b == "null" || b + 0 == 0) ? "-" : sprintf("%.2f", a / b) }
 function ours(s) { return s ~ /^build\// }
-# KB per session at or below zero is below what RSS can resolve (too few sessions): no ratio
-function kbratio(a, b) { return (a == "null" || b == "null" || a <= 0 || b <= 0) ? "-" : sprintf("%.2f", a / b) }
+# KB per session over fewer than 1000 sessions is below what RSS resolves (pages, a garbage
+# collector's heap): no ratio
+function kbratio(a, b, conns) {
+    if (conns < 1000) return "- (under 1000 sessions)"
+    return (a == "null" || b == "null" || a <= 0 || b <= 0) ? "-" : sprintf("%.2f", a / b)
+}
 function mean(sum, cnt, k) { return (k in cnt) && cnt[k] ? sum[k] / cnt[k] : "null" }
 function per_cpu(i) { return (ra[i] != "null" && cp[i] != "null" && cp[i] > 0) ? ra[i] / cp[i] : "null" }
 
@@ -60,7 +64,7 @@ END {
             if (sc[i] ~ /^idle/) {
                 ki = order[a]; kj = order[b]
                 printf "%s  KB/session %s   rss %s   sessions opened/s %s\n", line,
-                    kbratio(mean(kbs, kbn, ki), mean(kbs, kbn, kj)), ratio(mean(rss, rsn, ki), mean(rss, rsn, kj)),
+                    kbratio(mean(kbs, kbn, ki), mean(kbs, kbn, kj), co[i]), ratio(mean(rss, rsn, ki), mean(rss, rsn, kj)),
                     ratio(mean(ras, ran, ki), mean(ras, ran, kj))
             }
             else
