@@ -54,8 +54,17 @@
    3. PORTS
 
    The loop reaches the system only through a wamp1_port (listen, accept, recv, send,
-   shutdown, close, wait, now_ms, random, wake_fd/wake/wake_drain, lock/unlock). Shipped:
-     port/wamp1_posix.h         POSIX sockets and poll(), IPv4 and IPv6; -lpthread
+   shutdown, close, readiness, now_ms, random, wake_fd/wake/wake_drain, lock/unlock).
+   Readiness comes one of two ways. An event-driven port (epoll) has watch/unwatch/
+   wait_events: the loop registers a socket once, with a tag, when it opens; changes it only
+   when the wish to write (or to read: backpressure) changes; unwatches it before close; and
+   wait_events returns just the ready sockets. A readiness-list port (poll, select, lwIP)
+   has wait(): the loop keeps the watched set itself, dense and changed in place, and hands
+   it over. Either way the loop's own work per iteration follows the ready sockets, the due
+   timers and the connections touched (a list of them), never the pool: idle connections
+   cost nothing but the kernel's part of a poll()/select() on readiness-list ports. Shipped:
+     port/wamp1_posix.h         POSIX sockets, IPv4 and IPv6; epoll on Linux, poll()
+                                elsewhere or with -DWAMP1_POSIX_POLL; -lpthread
      port/wamp1_win32.h         Winsock 2 and select(); -lws2_32 -lbcrypt; include it once
                                 before wamp1.h too (see examples/windows)
      port/wamp1_lwip_sockets.h  lwIP socket API with lwip_poll or lwip_select (RTOS)
@@ -83,6 +92,10 @@
      WAMP1_CLOSE_TIMEOUT_MS     3000    wait for the peer's close frame / FIN
      WAMP1_REJECT_SLOTS         8       sockets answered 503 and drained when the pool is full
                                 (small: 2; 0: answered 503 and closed at once)
+     WAMP1_MAX_TIMERS           32      application timers, wamp1_timer_start (small: 2)
+     WAMP1_MAX_WATCHES          8       application sockets in the loop, wamp1_watch (small: 1)
+     WAMP1_EVENT_BATCH          256     ready sockets handled per wait (small: 8); more wait
+                                for the next iteration
      WAMP1_MAX_ATTRS            4/conn  attribute records (small: 1/conn; 0: no attribute
                                 store, setters return -2); WAMP1_MAX_ATTRS_PER_CONN 8
      WAMP1_ATTR_KEY_SIZE        16      WAMP1_ATTR_VALUE_SIZE 32 (small: 16) (bytes values)
@@ -127,6 +140,8 @@
 
    Server        wamp1_server_init/listen/poll/run/stop/shutdown/wake, _stats, _port,
                  _set_max_connections, _next_conn, wamp1_server_memory_size
+   Loop          wamp1_timer_start/stop (one-shot, periodic), wamp1_watch/_events, unwatch
+                 (an application's own socket: a database or broker client)
    Chain         wamp1_link (on_connect/on_request/on_open/on_message/on_close/on_error),
                  wamp1_server_add_link/remove_link; default links from wamp1_config:
                  blocklist (wamp1_blocklist_*, wamp1_cidr_*), origins
@@ -135,6 +150,7 @@
    Connections   wamp1_conn_send/_text/_binary/_frame, wamp1_conn_close,
                  wamp1_conn_http_respond, wamp1_conn_handle/lookup (safe handles),
                  wamp1_conn_peer, wamp1_conn_request (the kept upgrade request),
+                 wamp1_conn_release_request,
                  wamp1_conn_session / _has_session, wamp1_conn_set_user/user
    Attributes    wamp1_attr_set_/get_ int, double, ptr, bytes; _type_of, _remove
    WAMP app      wamp1_app_init/listen/poll/run/stop/shutdown, wamp1_app_stats
@@ -156,9 +172,26 @@
    6. MEMORY USE
 
    wamp1_server (or wamp1_app, which contains it) holds every pool; allocate it statically.
-   Buffers: cfg.memory (wamp1_server_memory_size(&cfg) bytes), or the static block.
-   On x86-64 a connection costs 136 bytes plus its receive and send buffers, and 22 bytes of
-   WAMP state; a topic WAMP1_MAX_URI + 12, a subscription 10, a prefix 116, an attribute 56,
+   Its per-connection tables are touched only as slots are first used.
+   Buffers: cfg.memory (wamp1_server_memory_size(&cfg) bytes), or the static block: a pool
+   of cfg.recv_buffers receive buffers and one of cfg.send_buffers send buffers (default:
+   one each per connection, so they never run dry and firmware stays deterministic).
+   LENT BUFFERS. A connection holds a buffer only while it needs one: a receive buffer while
+   it has a partial frame or message (or a kept request, see below), a send buffer while
+   output waits for the socket. Reads land in a buffer taken for them; whole frames are
+   handled in place there, and it goes back at once when nothing is left. So an idle
+   session costs its records alone, buffers are reused most-recently-freed first (their
+   memory stays warm; memory never lent is never touched), and fewer buffers than
+   connections serve many mostly idle sessions. An empty pool has defined answers: a
+   connection that cannot get a receive buffer, or whose answers could not get a send
+   buffer, is not read until one comes back (the longest waiting first; nothing is lost,
+   stats.buffer_waits counts it); output for a connection that holds no send buffer while
+   the pool is empty is refused: WAMP1_ERR_LIMIT is reported and the slow-consumer policy
+   applies (drop and count, or close). wamp1_stats shows the pools' use. A kept upgrade
+   request (cfg.drop_request = 0, needed for cfg.sessions) pins its receive buffer for the
+   session's life until wamp1_conn_release_request(); many idle sessions want drop_request.
+   On x86-64 a connection costs 160 bytes (its buffers only while lent), 20 bytes of timer
+   heap and list entries (32 with a readiness-list port), and 22 bytes of WAMP state; a topic WAMP1_MAX_URI + 12, a subscription 10, a prefix 116, an attribute 56,
    a pending call 72 bytes, a JSON token 20 (defaults; small builds: prefix 60, attribute
    40, pending call 40, token 10). `make size` prints the embedded figures.
 
@@ -170,7 +203,10 @@
    subprotocol not offered), 403 (blocked, origin), 503 (pool full), any status a link returns.
    Frames: 1002 (protocol), 1007 (invalid UTF-8, fail-fast), 1009 (frame or message beyond the
    limit, refused at its header), 1008 (slow consumer, WAMP1_SLOW_CLOSE), 1001 (keepalive
-   timeout, shutdown). A message can be at most recv_buffer_size - 256 bytes minus the kept
+   timeout, shutdown). Timers fire at the earliest on the next millisecond; a periodic timer
+   that falls behind runs once, not once per period missed. Handles of connections carry
+   16 bits of slot index (20 bits when WAMP1_MAX_CONNECTIONS is above 65535, leaving 12 bits
+   of generation). A message can be at most recv_buffer_size - 256 bytes minus the kept
    request (cfg.drop_request gives that back); a request larger than half of the receive
    buffer is not kept. HTTP method names are case-sensitive ("get" gets 405). WAMP: see wamp1_app_config for the malformed
    input policy; full pools ignore the message and report WAMP1_ERR_LIMIT; every rejected
@@ -249,14 +285,14 @@
 #endif
 #ifndef WAMP1_MAX_WATCHES
 #if WAMP1_SMALL_DEFAULTS
-#define WAMP1_MAX_WATCHES 1
+#define WAMP1_MAX_WATCHES 0
 #else
 #define WAMP1_MAX_WATCHES 8
 #endif
 #endif
 #ifndef WAMP1_EVENT_BATCH
 #if WAMP1_SMALL_DEFAULTS
-#define WAMP1_EVENT_BATCH 8
+#define WAMP1_EVENT_BATCH 4
 #else
 #define WAMP1_EVENT_BATCH 256
 #endif
@@ -1093,16 +1129,23 @@ WAMP1_API const char *wamp1_http_status_text(int status);
 /*  Internal state (visible so it can be allocated statically)              */
 /* ======================================================================== */
 
+/* Indexes into the loop's tables (slots, heap, watched set): 16 bits for small pools. */
+#if WAMP1_MAX_CONNECTIONS + WAMP1_MAX_TIMERS + WAMP1_MAX_LISTENERS + WAMP1_REJECT_SLOTS + WAMP1_MAX_WATCHES < 0xFFF0
+typedef uint16_t wamp1__ix;
+#else
+typedef uint32_t wamp1__ix;
+#endif
+
 struct wamp1_conn {
     wamp1_server *srv;
     void *user;
     uint8_t *rbuf, *sbuf; /* lent while in use; NULL otherwise */
     uint64_t deadline;    /* ms; 0 none */
     uint64_t ping_at;     /* next keepalive ping; 0 none */
-    uint32_t hpos;        /* place in the timer heap, or UINT32_MAX */
-    uint32_t link;        /* next free slot */
-    uint32_t wnext;       /* next connection waiting for a buffer */
-    uint32_t pfd;         /* place in the watched set (readiness-list ports) */
+    wamp1__ix hpos;       /* place in the timer heap, or none */
+    wamp1__ix link;       /* next free slot (while free), or next connection waiting for a
+                             buffer (while in that list) */
+    wamp1__ix pfd;        /* place in the watched set (readiness-list ports) */
     uint32_t frame_left;  /* payload bytes of the current data frame still to come */
     uint32_t rlen, rpos;  /* raw bytes [rpos, rlen) not parsed yet */
     uint32_t mbase, mlen; /* message payload at [mbase, mbase + mlen) */
@@ -1153,19 +1196,21 @@ typedef struct wamp1__attr {
 typedef struct wamp1__rejected {
     wamp1_socket sock;
     uint64_t deadline;
-    uint32_t pfd;
+    wamp1__ix pfd;
 } wamp1__rejected;
 
 /* The timer heap: connections (who < WAMP1__HEAP_TIMER) and application timers. */
 #define WAMP1__HEAP_TIMER 0x80000000u
+/* Keys are the low 32 bits of the due time, compared wrap-safe: every key lies within
+   2^31 ms of the clock (timers are limited to 2^30 ms). */
 typedef struct wamp1__hnode {
-    uint64_t at;
+    uint32_t at;
     uint32_t who;
 } wamp1__hnode;
 
 typedef struct wamp1__timer {
-    uint64_t at;
-    uint32_t period, hpos, next; /* next: the free list */
+    uint32_t period;
+    wamp1__ix hpos, next; /* next: the free list */
     wamp1_timer_fn fn;
     void *user;
     uint16_t gen;
@@ -1176,7 +1221,7 @@ typedef struct wamp1__watcher {
     wamp1_socket sock;
     wamp1_watch_fn fn;
     void *user;
-    uint32_t pfd;
+    wamp1__ix pfd;
     uint8_t events;
 } wamp1__watcher;
 
@@ -1215,21 +1260,25 @@ struct wamp1_server {
 #if WAMP1_MAX_ATTRS > 0
     wamp1__attr attrs[WAMP1_MAX_ATTRS];
 #endif
-    uint32_t free_head;   /* free connection slots, most recently freed first */
+    wamp1__ix free_head;  /* free connection slots, most recently freed first */
     uint32_t carved;      /* slots [0, carved) have been used */
-    uint32_t wait_head, wait_tail; /* connections waiting for a buffer, oldest first */
-    uint32_t timer_free;  /* free timers, a list through next */
+    wamp1__ix wait_head, wait_tail; /* connections waiting for a buffer, oldest first */
+    wamp1__ix timer_free; /* free timers, a list through next */
+    /* set by wamp1_timer_start, so that a program without timers links none of their code */
+    void (*timer_due)(wamp1_server *s, uint32_t i);
     uint32_t ndirty, npfd, nheap, nrejects, pfd_scan;
     wamp1_socket wake_sock;
-    uint32_t wake_pfd, listen_pfd[WAMP1_MAX_LISTENERS];
+    wamp1__ix wake_pfd, listen_pfd[WAMP1_MAX_LISTENERS];
     wamp1__bufpool rpool, spool;
     wamp1__timer timers[WAMP1_MAX_TIMERS > 0 ? WAMP1_MAX_TIMERS : 1];
-    wamp1__watcher watches[WAMP1_MAX_WATCHES > 0 ? WAMP1_MAX_WATCHES : 1];
+#if WAMP1_MAX_WATCHES > 0
+    wamp1__watcher watches[WAMP1_MAX_WATCHES];
+#endif
     wamp1_event events[WAMP1_EVENT_BATCH];
     /* readiness-list ports: the watched set, kept dense, and each entry's tag */
     wamp1_pollfd pfds[WAMP1__WATCH_SLOTS];
     uint32_t pfd_tag[WAMP1__WATCH_SLOTS];
-    uint32_t dirty[WAMP1_MAX_CONNECTIONS]; /* connections to look at before the next wait */
+    wamp1__ix dirty[WAMP1_MAX_CONNECTIONS]; /* connections to look at before the next wait */
     wamp1__hnode heap[WAMP1_MAX_CONNECTIONS + WAMP1_MAX_TIMERS];
     wamp1_conn conns[WAMP1_MAX_CONNECTIONS];
 };
@@ -2018,7 +2067,7 @@ enum {
     WAMP1__L_WAIT = 2   /* in the list of connections waiting for a buffer */
 };
 
-#define WAMP1__NONE 0xFFFFFFFFu
+#define WAMP1__NONE ((wamp1__ix)~0u)
 
 /* Tags of watched sockets: a connection's is its index; the others sit at the top. */
 #define WAMP1__TAG_WATCH 0xFFFFFC00u  /* + watch slot */
@@ -2034,7 +2083,7 @@ static void wamp1__dirty(wamp1_conn *c) {
     wamp1_server *s = c->srv;
     if (c->lflags & WAMP1__L_DIRTY) return;
     c->lflags |= WAMP1__L_DIRTY;
-    s->dirty[s->ndirty++] = wamp1__cindex(c);
+    s->dirty[s->ndirty++] = (wamp1__ix)wamp1__cindex(c);
 }
 
 /* ---- lent buffers ---- */
@@ -2056,10 +2105,10 @@ static void wamp1__buf_wait(wamp1_conn *c) {
     uint32_t i = wamp1__cindex(c);
     if (c->lflags & WAMP1__L_WAIT) return;
     c->lflags |= WAMP1__L_WAIT;
-    if (s->wait_tail == WAMP1__NONE) s->wait_head = i;
-    else s->conns[s->wait_tail].wnext = i;
-    s->wait_tail = i;
-    c->wnext = WAMP1__NONE;
+    if (s->wait_tail == WAMP1__NONE) s->wait_head = (wamp1__ix)i;
+    else s->conns[s->wait_tail].link = (wamp1__ix)i;
+    s->wait_tail = (wamp1__ix)i;
+    c->link = WAMP1__NONE;
     s->stats.buffer_waits++;
 }
 
@@ -2070,10 +2119,11 @@ static void wamp1__buf_give(wamp1_server *s, wamp1__bufpool *p, uint8_t *b) {
     /* the longest waiting connection may read again (entries of closed ones are skipped) */
     while (s->wait_head != WAMP1__NONE) {
         wamp1_conn *c = &s->conns[s->wait_head];
-        s->wait_head = c->wnext;
+        s->wait_head = c->link;
         if (s->wait_head == WAMP1__NONE) s->wait_tail = WAMP1__NONE;
         c->lflags &= (uint8_t)~WAMP1__L_WAIT;
-        if (c->state != WAMP1__FREE) { wamp1__dirty(c); break; }
+        wamp1__dirty(c);
+        break;
     }
 }
 
@@ -3240,24 +3290,28 @@ static void wamp1__ws_process(wamp1_conn *c) {
 /* ---- the watched set and the timer heap ---- */
 
 /* Where the watched-set index of the socket with this tag is kept. */
-static uint32_t *wamp1__pfd_ref(wamp1_server *s, uint32_t tag) {
+static wamp1__ix *wamp1__pfd_ref(wamp1_server *s, uint32_t tag) {
     if (tag < s->nconns) return &s->conns[tag].pfd;
     if (tag == WAMP1__TAG_WAKE) return &s->wake_pfd;
     if (tag >= WAMP1__TAG_LISTEN) return &s->listen_pfd[tag - WAMP1__TAG_LISTEN];
 #if WAMP1_REJECT_SLOTS > 0
     if (tag >= WAMP1__TAG_REJECT) return &s->rejects[tag - WAMP1__TAG_REJECT].pfd;
 #endif
+#if WAMP1_MAX_WATCHES > 0
     return &s->watches[tag - WAMP1__TAG_WATCH].pfd;
+#else
+    return &s->wake_pfd; /* not reached: no watch tags without watches */
+#endif
 }
 
 /* Watch a socket (first) or change what it is watched for: 0 or -1. */
 static int wamp1__watch(wamp1_server *s, wamp1_socket sock, uint32_t tag, unsigned ev, int first) {
-    uint32_t *at;
+    wamp1__ix *at;
     if (s->port->wait_events) return s->port->watch(s->port->ctx, sock, tag, ev, first);
     at = wamp1__pfd_ref(s, tag);
     if (first) {
         if (s->npfd >= WAMP1__WATCH_SLOTS) return -1;
-        *at = s->npfd++;
+        *at = (wamp1__ix)s->npfd++;
         s->pfds[*at].fd = sock;
         s->pfd_tag[*at] = tag;
     }
@@ -3278,30 +3332,33 @@ static void wamp1__unwatch_sock(wamp1_server *s, wamp1_socket sock, uint32_t tag
     if (i != last) { /* the last entry fills the hole */
         s->pfds[i] = s->pfds[last];
         s->pfd_tag[i] = s->pfd_tag[last];
-        *wamp1__pfd_ref(s, s->pfd_tag[i]) = i;
+        *wamp1__pfd_ref(s, s->pfd_tag[i]) = (wamp1__ix)i;
     }
 }
 
-static uint32_t *wamp1__hpos_ref(wamp1_server *s, uint32_t who) {
+static wamp1__ix *wamp1__hpos_ref(wamp1_server *s, uint32_t who) {
     return who & WAMP1__HEAP_TIMER ? &s->timers[who & ~WAMP1__HEAP_TIMER].hpos : &s->conns[who].hpos;
 }
 
 static void wamp1__heap_set(wamp1_server *s, uint32_t i, wamp1__hnode n) {
     s->heap[i] = n;
-    *wamp1__hpos_ref(s, n.who) = i;
+    *wamp1__hpos_ref(s, n.who) = (wamp1__ix)i;
 }
+
+/* a is earlier than b (wrap-safe) */
+#define WAMP1__BEFORE(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) < 0)
 
 static void wamp1__heap_fix(wamp1_server *s, uint32_t i) {
     wamp1__hnode n = s->heap[i];
-    while (i > 0 && s->heap[(i - 1) / 2].at > n.at) { /* up */
+    while (i > 0 && WAMP1__BEFORE(n.at, s->heap[(i - 1) / 2].at)) { /* up */
         wamp1__heap_set(s, i, s->heap[(i - 1) / 2]);
         i = (i - 1) / 2;
     }
     for (;;) { /* down */
         uint32_t k = 2 * i + 1;
         if (k >= s->nheap) break;
-        if (k + 1 < s->nheap && s->heap[k + 1].at < s->heap[k].at) k++;
-        if (s->heap[k].at >= n.at) break;
+        if (k + 1 < s->nheap && WAMP1__BEFORE(s->heap[k + 1].at, s->heap[k].at)) k++;
+        if (!WAMP1__BEFORE(s->heap[k].at, n.at)) break;
         wamp1__heap_set(s, i, s->heap[k]);
         i = k;
     }
@@ -3310,15 +3367,15 @@ static void wamp1__heap_fix(wamp1_server *s, uint32_t i) {
 
 /* Put who into the heap at time at (or move it there). */
 static void wamp1__heap_put(wamp1_server *s, uint32_t who, uint64_t at) {
-    uint32_t *pos = wamp1__hpos_ref(s, who);
-    if (*pos == WAMP1__NONE) *pos = s->nheap++;
-    s->heap[*pos].at = at;
+    wamp1__ix *pos = wamp1__hpos_ref(s, who);
+    if (*pos == WAMP1__NONE) *pos = (wamp1__ix)s->nheap++;
+    s->heap[*pos].at = (uint32_t)at;
     s->heap[*pos].who = who;
     wamp1__heap_fix(s, *pos);
 }
 
 static void wamp1__heap_remove(wamp1_server *s, uint32_t who) {
-    uint32_t *pos = wamp1__hpos_ref(s, who), i = *pos;
+    wamp1__ix *pos = wamp1__hpos_ref(s, who), i = *pos;
     if (i == WAMP1__NONE) return;
     *pos = WAMP1__NONE;
     if (i != --s->nheap) {
@@ -3333,7 +3390,7 @@ static void wamp1__arm(wamp1_conn *c) {
     uint64_t at = c->deadline;
     if (c->ping_at && (!at || c->ping_at < at)) at = c->ping_at;
     if (!at) return;
-    if (c->hpos != WAMP1__NONE && c->srv->heap[c->hpos].at <= at) return;
+    if (c->hpos != WAMP1__NONE && !WAMP1__BEFORE(at, c->srv->heap[c->hpos].at)) return;
     wamp1__heap_put(c->srv, wamp1__cindex(c), at);
 }
 
@@ -3372,10 +3429,17 @@ static void wamp1__free_conn(wamp1_conn *c) {
     c->user = NULL;
     wamp1__heap_remove(s, i);
     c->deadline = c->ping_at = 0;
+    if (c->lflags & WAMP1__L_WAIT) { /* out of the wait list: link is the free list's now */
+        wamp1__ix *pp = &s->wait_head, prev = WAMP1__NONE;
+        while (*pp != i) { prev = *pp; pp = &s->conns[*pp].link; }
+        *pp = c->link;
+        if (s->wait_tail == i) s->wait_tail = prev;
+        c->lflags &= (uint8_t)~WAMP1__L_WAIT;
+    }
     if (c->rbuf) { wamp1__buf_give(s, &s->rpool, c->rbuf); c->rbuf = NULL; }
     if (c->sbuf) { wamp1__buf_give(s, &s->spool, c->sbuf); c->sbuf = NULL; }
     c->link = s->free_head;
-    s->free_head = i;
+    s->free_head = (wamp1__ix)i;
     s->open_conns--;
     s->stats.connections = s->open_conns;
 }
@@ -3593,10 +3657,12 @@ WAMP1__DEF int wamp1_server_init(wamp1_server *s, const wamp1_config *cfg) {
     s->wake_sock = WAMP1_INVALID_SOCKET;
     for (i = 0; i < WAMP1_MAX_TIMERS; i++) {
         s->timers[i].hpos = WAMP1__NONE;
-        s->timers[i].next = i + 1 < WAMP1_MAX_TIMERS ? i + 1 : WAMP1__NONE;
+        s->timers[i].next = (wamp1__ix)(i + 1 < WAMP1_MAX_TIMERS ? i + 1 : WAMP1__NONE);
     }
     s->timer_free = WAMP1_MAX_TIMERS > 0 ? 0 : WAMP1__NONE;
+#if WAMP1_MAX_WATCHES > 0
     for (i = 0; i < WAMP1_MAX_WATCHES; i++) s->watches[i].sock = WAMP1_INVALID_SOCKET;
+#endif
 #if WAMP1_REJECT_SLOTS > 0
     for (i = 0; i < WAMP1_REJECT_SLOTS; i++) s->rejects[i].sock = WAMP1_INVALID_SOCKET;
 #endif
@@ -3745,7 +3811,7 @@ static void wamp1__accept(wamp1_server *s, wamp1_socket ls) {
         c->peer = peer;
         c->state = WAMP1__HTTP;
         c->flags = 0;
-        c->lflags &= WAMP1__L_DIRTY | WAMP1__L_WAIT; /* still listed from the last use */
+        c->lflags &= WAMP1__L_DIRTY; /* still listed from the last use */
         c->rlen = c->rpos = c->mbase = c->mlen = 0;
         c->shead = c->stail = 0;
         c->fop = c->msg_op = 0;
@@ -3828,14 +3894,13 @@ static void wamp1__timer_due(wamp1_server *s, uint32_t i) {
     wamp1_timer_id id;
     id.id = (uint32_t)t->gen << 16 | (i + 1u);
     if (t->period) {
-        t->at = s->now + t->period;
-        wamp1__heap_put(s, WAMP1__HEAP_TIMER | i, t->at);
+        wamp1__heap_put(s, WAMP1__HEAP_TIMER | i, s->now + t->period);
     } else {
         t->used = 0;
         t->gen = (uint16_t)(t->gen + 1u);
         if (t->gen == 0) t->gen = 1;
         t->next = s->timer_free;
-        s->timer_free = i;
+        s->timer_free = (wamp1__ix)i;
     }
     t->fn(s, id, t->user);
 }
@@ -3843,10 +3908,10 @@ static void wamp1__timer_due(wamp1_server *s, uint32_t i) {
 /* Everything due by now: O(log n) per timer that fires, nothing for the others. */
 static void wamp1__timers(wamp1_server *s) {
     unsigned budget = s->nheap + 1u; /* what a timer started now does not fire before the next wait */
-    while (s->nheap && s->heap[0].at <= s->now && budget--) {
+    while (s->nheap && !WAMP1__BEFORE(s->now, s->heap[0].at) && budget--) {
         uint32_t who = s->heap[0].who;
         wamp1__heap_remove(s, who);
-        if (who & WAMP1__HEAP_TIMER) wamp1__timer_due(s, who & ~WAMP1__HEAP_TIMER);
+        if (who & WAMP1__HEAP_TIMER) s->timer_due(s, who & ~WAMP1__HEAP_TIMER);
         else wamp1__conn_due(&s->conns[who]);
     }
 #if WAMP1_REJECT_SLOTS > 0
@@ -3867,14 +3932,16 @@ WAMP1__DEF wamp1_timer_id wamp1_timer_start(wamp1_server *s, uint32_t ms, uint32
     if (!fn) return id;
     if (i != WAMP1__NONE) {
         wamp1__timer *t = &s->timers[i];
+        s->timer_due = wamp1__timer_due;
         s->timer_free = t->next;
         if (t->gen == 0) t->gen = 1;
         t->used = 1;
         t->fn = fn;
         t->user = user;
+        if (ms > (1u << 30)) ms = 1u << 30; /* about 12 days: keys stay comparable */
+        if (period_ms > (1u << 30)) period_ms = 1u << 30;
         t->period = period_ms;
-        t->at = s->now + (ms ? ms : 1u);
-        wamp1__heap_put(s, WAMP1__HEAP_TIMER | i, t->at);
+        wamp1__heap_put(s, WAMP1__HEAP_TIMER | i, s->now + (ms ? ms : 1u));
         id.id = (uint32_t)t->gen << 16 | (i + 1u);
         return id;
     }
@@ -3893,10 +3960,11 @@ WAMP1__DEF int wamp1_timer_stop(wamp1_server *s, wamp1_timer_id id) {
     t->gen = (uint16_t)(t->gen + 1u);
     if (t->gen == 0) t->gen = 1;
     t->next = s->timer_free;
-    s->timer_free = i - 1;
+    s->timer_free = (wamp1__ix)(i - 1);
     return 0;
 }
 
+#if WAMP1_MAX_WATCHES > 0
 static wamp1__watcher *wamp1__watch_find(wamp1_server *s, wamp1_socket sock) {
     unsigned i;
     if (sock == WAMP1_INVALID_SOCKET) return NULL;
@@ -3945,10 +4013,30 @@ WAMP1__DEF int wamp1_unwatch(wamp1_server *s, wamp1_socket sock) {
     return 0;
 }
 
+#else /* WAMP1_MAX_WATCHES == 0: no application sockets */
+WAMP1__DEF int wamp1_watch(wamp1_server *s, wamp1_socket sock, unsigned events,
+                          wamp1_watch_fn fn, void *user) {
+    (void)sock; (void)events; (void)fn; (void)user;
+    wamp1__report(s, NULL, WAMP1_ERR_LIMIT, WAMP1__WHY("watch table full"));
+    return -1;
+}
+WAMP1__DEF int wamp1_watch_events(wamp1_server *s, wamp1_socket sock, unsigned events) {
+    (void)s; (void)sock; (void)events;
+    return -1;
+}
+WAMP1__DEF int wamp1_unwatch(wamp1_server *s, wamp1_socket sock) {
+    (void)s; (void)sock;
+    return -1;
+}
+#endif
+
 static int wamp1__next_timeout(const wamp1_server *s, int timeout_ms) {
     uint64_t next = UINT64_MAX;
     if (s->ndirty) return 0;
-    if (s->nheap) next = s->heap[0].at;
+    if (s->nheap) {
+        int32_t d = (int32_t)(s->heap[0].at - (uint32_t)s->now);
+        next = d > 0 ? s->now + (uint32_t)d : s->now;
+    }
 #if WAMP1_REJECT_SLOTS > 0
     if (s->nrejects) {
         unsigned i;
@@ -4045,11 +4133,13 @@ static void wamp1__dispatch(wamp1_server *s, uint32_t tag, unsigned re) {
         return;
     }
 #endif
+#if WAMP1_MAX_WATCHES > 0
     if (tag >= WAMP1__TAG_WATCH && tag - WAMP1__TAG_WATCH < WAMP1_MAX_WATCHES) {
         wamp1__watcher *w = &s->watches[tag - WAMP1__TAG_WATCH];
         unsigned ev = re & (w->events | WAMP1_POLLERR | WAMP1_POLLHUP);
         if (w->sock != WAMP1_INVALID_SOCKET && ev) w->fn(s, w->sock, ev, w->user);
     }
+#endif
 }
 
 WAMP1__DEF int wamp1_server_poll(wamp1_server *s, int timeout_ms) {

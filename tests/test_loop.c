@@ -323,6 +323,39 @@ TEST(test_recv_pool_empty_pauses_reading) {
     CHECK_EQ_INT((int)st.connections, 3);
 }
 
+/* A connection closed while it waits for a buffer leaves the wait list; the others still
+   get their turn. */
+TEST(test_closed_while_waiting) {
+    int cl[3], i;
+    uint8_t f[3][64];
+    size_t k[3];
+    wamp1_conn *b;
+    setup_with(1, 0, 0);
+    for (i = 0; i < 3; i++) cl[i] = open_client();
+    for (i = 0; i < 3; i++) {
+        k[i] = t_frame(f[i], 1, 1, 0, "abcdefgh", 8, 1);
+        wamp1_testport_write(&tp, cl[i], f[i], 4);
+    }
+    pump(3); /* the first holds the buffer, the others wait */
+    b = wamp1_server_next_conn(&srv, NULL);
+    b = wamp1_server_next_conn(&srv, b);
+    wamp1_conn_close(b, 1000, NULL);
+    tp.now += WAMP1_CLOSE_TIMEOUT_MS;
+    pump(3);
+    CHECK_EQ_INT(ev_close, 1);
+    for (i = 0; i < 3; i++) wamp1_testport_write(&tp, cl[i], f[i] + 4, k[i] - 4);
+    pump(6);
+    CHECK(expect_text(cl[0], "abcdefgh"));
+    CHECK(expect_text(cl[2], "abcdefgh"));
+    CHECK_EQ_INT(ev_messages, 2);
+    {
+        wamp1_stats st;
+        stats(&st);
+        CHECK_EQ_INT((int)st.recv_buffers_used, 0);
+        CHECK_EQ_INT((int)st.connections, 2);
+    }
+}
+
 /* One send buffer: a client that does not read holds it; another's request waits (its
    input is not read) until the buffer comes back, and is answered then. */
 TEST(test_send_pool_empty_pauses_reading) {
@@ -483,6 +516,7 @@ int main(void) {
     RUN(test_idle_connection_holds_no_buffer);
     RUN(test_kept_request_pins_until_released);
     RUN(test_recv_pool_empty_pauses_reading);
+    RUN(test_closed_while_waiting);
     RUN(test_send_pool_empty_pauses_reading);
     RUN(test_send_pool_empty_for_others);
     RUN(test_keepalive_per_connection);
