@@ -187,7 +187,12 @@
    buffer, is not read until one comes back (the longest waiting first; nothing is lost,
    stats.buffer_waits counts it); output for a connection that holds no send buffer while
    the pool is empty is refused: WAMP1_ERR_LIMIT is reported and the slow-consumer policy
-   applies (drop and count, or close). wamp1_stats shows the pools' use. A kept upgrade
+   applies (drop and count, or close). wamp1_stats shows the pools' use.
+   Small and large: with cfg.recv_small_size set, reads start in a buffer of that size (a
+   third pool, recv_small_buffers, default one per connection) and a message or header
+   block that outgrows it moves, with the kept request, to a full-size one (recv_buffers of
+   recv_buffer_size, which can then be far fewer than the connections), waiting for one
+   when none is free. The demo uses 4 KiB small buffers and 4096 of 64 KiB. A kept upgrade
    request (cfg.drop_request = 0, needed for cfg.sessions) pins its receive buffer for the
    session's life until wamp1_conn_release_request(); many idle sessions want drop_request.
    On x86-64 a connection costs 160 bytes (its buffers only while lent), 20 bytes of timer
@@ -968,6 +973,11 @@ typedef struct wamp1_config {
        per connection, so the pools never run dry). Fewer let many idle connections share
        a few buffers; an empty pool pauses reading (see LENT BUFFERS in the manual). */
     uint32_t recv_buffers, send_buffers;
+    /* Optional small receive buffers that reads start in (0: none): a connection moves to
+       a full-size one (recv_buffer_size) only when a message needs it. recv_small_buffers
+       defaults to one per connection; then recv_buffers can be far fewer than connections.
+       At least 256 bytes; the header block (max_header_size) may grow into a large one. */
+    uint32_t recv_small_size, recv_small_buffers;
     void *memory;                  /* buffer memory; NULL: the static block */
     size_t memory_size;
     uint32_t max_header_size;      /* default WAMP1_MAX_HEADER_SIZE, at most the receive buffer */
@@ -1000,6 +1010,7 @@ typedef WAMP1_COUNTER wamp1_counter;
 typedef struct wamp1_stats {
     uint32_t connections, connections_max, connections_peak;
     uint32_t recv_buffers_used, recv_buffers_max, send_buffers_used, send_buffers_max;
+    uint32_t recv_small_used, recv_small_max;
     wamp1_counter buffer_waits; /* reads paused because a buffer pool was empty */
     wamp1_counter accepted, rejected_full, handshakes, messages_in, messages_out;
     wamp1_counter bytes_in, bytes_out, dropped_messages, slow_consumers_closed, protocol_errors;
@@ -1230,6 +1241,8 @@ typedef struct wamp1__watcher {
 typedef struct wamp1__bufpool {
     uint8_t *base, *free;
     uint32_t size, count, carved, used;
+    wamp1__ix wait_head, wait_tail; /* connections waiting for one, oldest first */
+    uint8_t wait_flag;              /* WAMP1__L_WAIT_* of this pool */
 } wamp1__bufpool;
 
 #define WAMP1__WATCH_SLOTS (WAMP1_MAX_CONNECTIONS + WAMP1_MAX_LISTENERS + WAMP1_REJECT_SLOTS + WAMP1_MAX_WATCHES + 1)
@@ -1262,14 +1275,13 @@ struct wamp1_server {
 #endif
     wamp1__ix free_head;  /* free connection slots, most recently freed first */
     uint32_t carved;      /* slots [0, carved) have been used */
-    wamp1__ix wait_head, wait_tail; /* connections waiting for a buffer, oldest first */
     wamp1__ix timer_free; /* free timers, a list through next */
     /* set by wamp1_timer_start, so that a program without timers links none of their code */
     void (*timer_due)(wamp1_server *s, uint32_t i);
     uint32_t ndirty, npfd, nheap, nrejects, pfd_scan;
     wamp1_socket wake_sock;
     wamp1__ix wake_pfd, listen_pfd[WAMP1_MAX_LISTENERS];
-    wamp1__bufpool rpool, spool;
+    wamp1__bufpool rpool, spool, qpool; /* receive (full size), send, small receive */
     wamp1__timer timers[WAMP1_MAX_TIMERS > 0 ? WAMP1_MAX_TIMERS : 1];
 #if WAMP1_MAX_WATCHES > 0
     wamp1__watcher watches[WAMP1_MAX_WATCHES];
@@ -2063,8 +2075,11 @@ enum {
 
 /* lflags: the loop's bookkeeping of a connection */
 enum {
-    WAMP1__L_DIRTY = 1, /* in s->dirty: looked at before the next wait */
-    WAMP1__L_WAIT = 2   /* in the list of connections waiting for a buffer */
+    WAMP1__L_DIRTY = 1,  /* in s->dirty: looked at before the next wait */
+    WAMP1__L_WAIT_R = 2, /* in the wait list of the (full-size) receive buffers */
+    WAMP1__L_WAIT_S = 4, /* ... of the send buffers */
+    WAMP1__L_WAIT_Q = 8, /* ... of the small receive buffers: any receive buffer will do */
+    WAMP1__L_WAIT = 14
 };
 
 #define WAMP1__NONE ((wamp1__ix)~0u)
@@ -2099,38 +2114,97 @@ static uint8_t *wamp1__buf_take(wamp1__bufpool *p) {
     return b;
 }
 
-/* A connection could not get a buffer: it reads nothing until one comes back. */
-static void wamp1__buf_wait(wamp1_conn *c) {
+/* A connection could not get a buffer of pool p: it reads nothing until one comes back. */
+static void wamp1__buf_wait(wamp1_conn *c, wamp1__bufpool *p) {
     wamp1_server *s = c->srv;
     uint32_t i = wamp1__cindex(c);
     if (c->lflags & WAMP1__L_WAIT) return;
-    c->lflags |= WAMP1__L_WAIT;
-    if (s->wait_tail == WAMP1__NONE) s->wait_head = (wamp1__ix)i;
-    else s->conns[s->wait_tail].link = (wamp1__ix)i;
-    s->wait_tail = (wamp1__ix)i;
+    c->lflags |= p->wait_flag;
+    if (p->wait_tail == WAMP1__NONE) p->wait_head = (wamp1__ix)i;
+    else s->conns[p->wait_tail].link = (wamp1__ix)i;
+    p->wait_tail = (wamp1__ix)i;
     c->link = WAMP1__NONE;
     s->stats.buffer_waits++;
+}
+
+/* The longest waiting connection of pool p may go on; 0 when none waits. */
+static int wamp1__buf_wake(wamp1_server *s, wamp1__bufpool *p) {
+    wamp1_conn *c;
+    if (p->wait_head == WAMP1__NONE) return 0;
+    c = &s->conns[p->wait_head];
+    p->wait_head = c->link;
+    if (p->wait_head == WAMP1__NONE) p->wait_tail = WAMP1__NONE;
+    c->lflags &= (uint8_t)~WAMP1__L_WAIT;
+    wamp1__dirty(c);
+    return 1;
+}
+
+/* Leave the wait list (the connection is closed). */
+static void wamp1__buf_unwait(wamp1_conn *c) {
+    wamp1_server *s = c->srv;
+    wamp1__bufpool *p = (c->lflags & WAMP1__L_WAIT_R) ? &s->rpool : (c->lflags & WAMP1__L_WAIT_S) ? &s->spool : &s->qpool;
+    wamp1__ix *pp = &p->wait_head, prev = WAMP1__NONE;
+    uint32_t i = wamp1__cindex(c);
+    if (!(c->lflags & WAMP1__L_WAIT)) return;
+    while (*pp != i) { prev = *pp; pp = &s->conns[*pp].link; }
+    *pp = c->link;
+    if (p->wait_tail == i) p->wait_tail = prev;
+    c->lflags &= (uint8_t)~WAMP1__L_WAIT;
 }
 
 static void wamp1__buf_give(wamp1_server *s, wamp1__bufpool *p, uint8_t *b) {
     memcpy(b, &p->free, sizeof p->free);
     p->free = b;
     p->used--;
-    /* the longest waiting connection may read again (entries of closed ones are skipped) */
-    while (s->wait_head != WAMP1__NONE) {
-        wamp1_conn *c = &s->conns[s->wait_head];
-        s->wait_head = c->link;
-        if (s->wait_head == WAMP1__NONE) s->wait_tail = WAMP1__NONE;
-        c->lflags &= (uint8_t)~WAMP1__L_WAIT;
-        wamp1__dirty(c);
-        break;
-    }
+    /* a full-size receive buffer also serves those who wait for any receive buffer */
+    if (!wamp1__buf_wake(s, p) && p == &s->rpool) (void)wamp1__buf_wake(s, &s->qpool);
 }
 
 /* Give back what a connection holds but does not need. */
+/* The pool a receive buffer came from. */
+static wamp1__bufpool *wamp1__rpool_of(wamp1_conn *c) {
+    wamp1__bufpool *q = &c->srv->qpool;
+    return q->count && c->rbuf >= q->base && c->rbuf < q->base + (size_t)q->count * q->size ? q : &c->srv->rpool;
+}
+
+/* A receive buffer for a connection that has none: a small one when there are, else (or
+   when they are all lent) a full-size one. 0, or -1 after joining a wait list. */
+static int wamp1__rbuf_get(wamp1_conn *c) {
+    wamp1_server *s = c->srv;
+    if (c->rbuf) return 0;
+    if (s->qpool.count && (c->rbuf = wamp1__buf_take(&s->qpool)) != NULL) {
+        c->rcap = s->qpool.size - c->req_len;
+        return 0;
+    }
+    if ((c->rbuf = wamp1__buf_take(&s->rpool)) != NULL) {
+        c->rcap = s->rpool.size - c->req_len;
+        return 0;
+    }
+    wamp1__buf_wait(c, s->qpool.count ? &s->qpool : &s->rpool);
+    return -1;
+}
+
+/* Move from a small receive buffer to a full-size one, the kept request on top as before:
+   0, or -1 after joining the full-size buffers' wait list. */
+static int wamp1__rbuf_grow(wamp1_conn *c) {
+    wamp1_server *s = c->srv;
+    uint8_t *b;
+    if (wamp1__rpool_of(c) == &s->rpool) return 0;
+    if (!(b = wamp1__buf_take(&s->rpool))) {
+        wamp1__buf_wait(c, &s->rpool);
+        return -1;
+    }
+    memcpy(b, c->rbuf, c->rlen);
+    memcpy(b + s->rpool.size - c->req_len, c->rbuf + c->rcap, c->req_len);
+    wamp1__buf_give(s, &s->qpool, c->rbuf);
+    c->rbuf = b;
+    c->rcap = s->rpool.size - c->req_len;
+    return 0;
+}
+
 static void wamp1__rbuf_idle(wamp1_conn *c) {
     if (c->rbuf && c->rlen == 0 && c->req_len == 0 && !c->msg_op && !c->fop) {
-        wamp1__buf_give(c->srv, &c->srv->rpool, c->rbuf);
+        wamp1__buf_give(c->srv, wamp1__rpool_of(c), c->rbuf);
         c->rbuf = NULL;
         c->rpos = c->mbase = c->mlen = 0;
     }
@@ -2951,7 +3025,7 @@ WAMP1__DEF int wamp1_conn_request(const wamp1_conn *c, wamp1_request *req) {
 WAMP1__DEF void wamp1_conn_release_request(wamp1_conn *c) {
     if (!c || !c->req_len || c->state == WAMP1__FREE) return;
     c->req_len = 0;
-    c->rcap = c->srv->cfg.recv_buffer_size;
+    c->rcap = wamp1__rpool_of(c)->size;
     c->flags &= (uint8_t)~WAMP1__F_SESSION; /* the session is read from the request */
     wamp1__dirty(c);
 }
@@ -3044,7 +3118,7 @@ static void wamp1__handshake(wamp1_conn *c, uint32_t end) {
         wamp1__reverse(c->rbuf, end);
         wamp1__reverse(c->rbuf + end, c->rlen - end);
         wamp1__reverse(c->rbuf, c->rlen);
-        c->rcap = s->cfg.recv_buffer_size - end;
+        c->rcap = wamp1__rpool_of(c)->size - end;
         memmove(c->rbuf + c->rcap, c->rbuf + c->rlen - end, end);
         c->req_len = (uint16_t)end;
     } else {
@@ -3259,11 +3333,13 @@ static void wamp1__ws_process(wamp1_conn *c) {
                 return;
             }
             if (len > s->max_frame || (uint64_t)c->mlen + len > s->max_message ||
-                (uint64_t)c->mlen + len + 256u > c->rcap) {
+                (uint64_t)c->mlen + len + 256u > s->rpool.size - c->req_len) {
                 wamp1__fail(c, WAMP1_CLOSE_TOO_BIG, WAMP1_ERR_TOO_BIG,
                             WAMP1__WHY("frame or message larger than the configured limit"));
                 return;
             }
+            /* beyond a small buffer: on to a full-size one, or wait for one */
+            if ((uint64_t)c->mlen + len + 256u > c->rcap && wamp1__rbuf_grow(c) != 0) break;
             if (op != 0) {
                 c->msg_op = (uint8_t)op;
                 c->utf8 = 0;
@@ -3281,8 +3357,9 @@ static void wamp1__ws_process(wamp1_conn *c) {
     /* part of a frame or message is here: it has message_timeout_ms to be completed */
     if (c->state == WAMP1__OPEN) {
         if (c->rpos == c->rlen && !c->fop && !c->msg_op) wamp1__no_deadline(c);
-        else if (c->stail - c->shead > s->cfg.send_buffer_size / 2)
-            wamp1__no_deadline(c); /* held back by backpressure: the wait is ours, not the peer's */
+        else if (c->stail - c->shead > s->cfg.send_buffer_size / 2 || (c->lflags & WAMP1__L_WAIT))
+            wamp1__no_deadline(c); /* held back by backpressure or for a buffer: the wait is
+                                      ours, not the peer's */
         else if (!c->deadline) wamp1__set_deadline(c, s->cfg.message_timeout_ms);
     }
 }
@@ -3429,14 +3506,8 @@ static void wamp1__free_conn(wamp1_conn *c) {
     c->user = NULL;
     wamp1__heap_remove(s, i);
     c->deadline = c->ping_at = 0;
-    if (c->lflags & WAMP1__L_WAIT) { /* out of the wait list: link is the free list's now */
-        wamp1__ix *pp = &s->wait_head, prev = WAMP1__NONE;
-        while (*pp != i) { prev = *pp; pp = &s->conns[*pp].link; }
-        *pp = c->link;
-        if (s->wait_tail == i) s->wait_tail = prev;
-        c->lflags &= (uint8_t)~WAMP1__L_WAIT;
-    }
-    if (c->rbuf) { wamp1__buf_give(s, &s->rpool, c->rbuf); c->rbuf = NULL; }
+    wamp1__buf_unwait(c); /* link is the free list's now */
+    if (c->rbuf) { wamp1__buf_give(s, wamp1__rpool_of(c), c->rbuf); c->rbuf = NULL; }
     if (c->sbuf) { wamp1__buf_give(s, &s->spool, c->sbuf); c->sbuf = NULL; }
     c->link = s->free_head;
     s->free_head = (wamp1__ix)i;
@@ -3497,7 +3568,7 @@ static int wamp1__read_in(wamp1_conn *c) {
     wamp1_server *s = c->srv;
     int rounds = 0;
     for (;;) {
-        uint32_t cap = c->rcap, room;
+        uint32_t cap, room;
         long n;
         if (c->state == WAMP1__LINGER || c->state == WAMP1__FLUSH) {
             uint8_t junk[256];
@@ -3521,8 +3592,12 @@ static int wamp1__read_in(wamp1_conn *c) {
             if (c->stail - c->shead > s->cfg.send_buffer_size / 2) return 0;
         }
         /* buffers are lent for the input and for its answers: without both, wait */
-        if (!c->rbuf && !(c->rbuf = wamp1__buf_take(&s->rpool))) { wamp1__buf_wait(c); return 0; }
-        if (!c->sbuf && s->spool.used >= s->spool.count) { wamp1__buf_wait(c); return 0; }
+        if (!c->sbuf && s->spool.used >= s->spool.count) { wamp1__buf_wait(c, &s->spool); return 0; }
+        if (wamp1__rbuf_get(c) != 0) return 0;
+        /* a header block beyond a small buffer moves to a full-size one */
+        if (c->state == WAMP1__HTTP && c->rlen == c->rcap && c->rlen < s->max_header &&
+            wamp1__rbuf_grow(c) != 0) return 0;
+        cap = c->rcap;
         if (c->rlen == cap && c->state != WAMP1__HTTP) {
             /* make room: the message so far to the front, the unparsed bytes right behind
                it (dropping the frame headers already consumed between them) */
@@ -3586,22 +3661,27 @@ static void wamp1__defaults(wamp1_config *c) {
 }
 
 /* Buffer counts: the configured ones, or one of each per connection. */
-static void wamp1__buffer_counts(const wamp1_config *c, uint32_t *nr, uint32_t *ns) {
+static void wamp1__buffer_counts(const wamp1_config *c, uint32_t *nr, uint32_t *ns, uint32_t *nq) {
     *nr = c->recv_buffers ? c->recv_buffers : c->max_connections;
     *ns = c->send_buffers ? c->send_buffers : c->max_connections;
+    *nq = !c->recv_small_size ? 0 : c->recv_small_buffers ? c->recv_small_buffers : c->max_connections;
+}
+
+static size_t wamp1__buffer_bytes(const wamp1_config *c) {
+    uint32_t nr, ns, nq;
+    wamp1__buffer_counts(c, &nr, &ns, &nq);
+    return (size_t)nr * c->recv_buffer_size + (size_t)ns * c->send_buffer_size + (size_t)nq * c->recv_small_size;
 }
 
 WAMP1__DEF size_t wamp1_server_memory_size(const wamp1_config *cfg) {
     wamp1_config c = *cfg;
-    uint32_t nr, ns;
     wamp1__defaults(&c);
-    wamp1__buffer_counts(&c, &nr, &ns);
-    return (size_t)nr * c.recv_buffer_size + (size_t)ns * c.send_buffer_size;
+    return wamp1__buffer_bytes(&c);
 }
 
 WAMP1__DEF int wamp1_server_init(wamp1_server *s, const wamp1_config *cfg) {
     size_t need, per, have;
-    uint32_t i, nr, ns;
+    uint32_t i, nr, ns, nq;
     uint8_t *mem;
     /* the per-connection tables at the end are set up as they are used, so that memory
        of slots never used is never touched */
@@ -3612,9 +3692,11 @@ WAMP1__DEF int wamp1_server_init(wamp1_server *s, const wamp1_config *cfg) {
     wamp1__defaults(&s->cfg);
     s->port = s->cfg.port;
     if (s->cfg.recv_buffer_size < 512 || s->cfg.send_buffer_size < 256) return -1;
+    if (s->cfg.recv_small_size && (s->cfg.recv_small_size < 256 || s->cfg.recv_small_size >= s->cfg.recv_buffer_size))
+        return -1;
     per = (size_t)s->cfg.recv_buffer_size + s->cfg.send_buffer_size;
-    wamp1__buffer_counts(&s->cfg, &nr, &ns);
-    need = (size_t)nr * s->cfg.recv_buffer_size + (size_t)ns * s->cfg.send_buffer_size;
+    wamp1__buffer_counts(&s->cfg, &nr, &ns, &nq);
+    need = wamp1__buffer_bytes(&s->cfg);
     mem = (uint8_t *)s->cfg.memory;
     have = s->cfg.memory_size;
     if (!mem) {
@@ -3630,7 +3712,7 @@ WAMP1__DEF int wamp1_server_init(wamp1_server *s, const wamp1_config *cfg) {
     }
     if (have < need) {
         /* the block holds fewer buffers: with the default counts, fewer connections */
-        if (s->cfg.recv_buffers || s->cfg.send_buffers) return -1;
+        if (s->cfg.recv_buffers || s->cfg.send_buffers || s->cfg.recv_small_size) return -1;
         s->cfg.max_connections = (uint32_t)(have / per);
         if (!s->cfg.max_connections) return -1;
         nr = ns = s->cfg.max_connections;
@@ -3642,6 +3724,14 @@ WAMP1__DEF int wamp1_server_init(wamp1_server *s, const wamp1_config *cfg) {
     s->spool.base = mem + (size_t)nr * s->cfg.recv_buffer_size;
     s->spool.size = s->cfg.send_buffer_size;
     s->spool.count = ns;
+    s->qpool.base = s->spool.base + (size_t)ns * s->cfg.send_buffer_size;
+    s->qpool.size = s->cfg.recv_small_size;
+    s->qpool.count = nq;
+    s->rpool.wait_head = s->rpool.wait_tail = s->spool.wait_head = s->spool.wait_tail = WAMP1__NONE;
+    s->qpool.wait_head = s->qpool.wait_tail = WAMP1__NONE;
+    s->rpool.wait_flag = WAMP1__L_WAIT_R;
+    s->spool.wait_flag = WAMP1__L_WAIT_S;
+    s->qpool.wait_flag = WAMP1__L_WAIT_Q;
     s->nconns = s->cfg.max_connections;
     s->limit = s->nconns;
     s->max_header = s->cfg.max_header_size;
@@ -3653,7 +3743,6 @@ WAMP1__DEF int wamp1_server_init(wamp1_server *s, const wamp1_config *cfg) {
     s->max_frame = s->cfg.max_frame_size && s->cfg.max_frame_size < s->max_message
                        ? s->cfg.max_frame_size : s->max_message;
     s->free_head = WAMP1__NONE; /* slots past `carved` are made on first use */
-    s->wait_head = s->wait_tail = WAMP1__NONE;
     s->wake_sock = WAMP1_INVALID_SOCKET;
     for (i = 0; i < WAMP1_MAX_TIMERS; i++) {
         s->timers[i].hpos = WAMP1__NONE;
@@ -3708,6 +3797,8 @@ WAMP1__DEF void *wamp1_server_user(const wamp1_server *s) { return s->cfg.user; 
 WAMP1__DEF void wamp1_server_stats(const wamp1_server *s, wamp1_stats *out) {
     *out = s->stats;
     out->recv_buffers_used = s->rpool.used;
+    out->recv_small_used = s->qpool.used;
+    out->recv_small_max = s->qpool.count;
     out->send_buffers_used = s->spool.used;
 }
 

@@ -124,6 +124,9 @@ static void demo_configure(wamp1_app_config *cfg, uint32_t pool) {
     cfg->server.listen_port = (uint16_t)demo_opt.port;
     cfg->server.max_connections = pool;
     cfg->server.recv_buffer_size = 64u * 1024u;
+    /* reads start in 4 KiB buffers; messages beyond take one of 4096 full-size ones */
+    cfg->server.recv_small_size = 4096u;
+    cfg->server.recv_buffers = pool < 4096u ? pool : 4096u;
     cfg->server.send_buffer_size = 256u * 1024u;
     cfg->server.keepalive_ms = (uint32_t)demo_opt.keepalive * 1000u;
     /* buffers are lent only while a connection has partial input or unsent output; the

@@ -182,6 +182,13 @@ static wamp1_call_status rpc_stats(wamp1_call *call, void *user) {
     wamp1_jw_key(j, "protocol_errors", (size_t)-1); wamp1_jw_int(j, (int64_t)s.protocol_errors);
     wamp1_jw_key(j, "malformed", (size_t)-1); wamp1_jw_int(j, (int64_t)w.malformed);
     wamp1_jw_key(j, "calls", (size_t)-1); wamp1_jw_int(j, (int64_t)w.calls);
+    wamp1_jw_key(j, "recv_buffers", (size_t)-1); wamp1_jw_int(j, s.recv_buffers_used);
+    wamp1_jw_key(j, "recv_buffers_max", (size_t)-1); wamp1_jw_int(j, s.recv_buffers_max);
+    wamp1_jw_key(j, "recv_small", (size_t)-1); wamp1_jw_int(j, s.recv_small_used);
+    wamp1_jw_key(j, "recv_small_max", (size_t)-1); wamp1_jw_int(j, s.recv_small_max);
+    wamp1_jw_key(j, "send_buffers", (size_t)-1); wamp1_jw_int(j, s.send_buffers_used);
+    wamp1_jw_key(j, "send_buffers_max", (size_t)-1); wamp1_jw_int(j, s.send_buffers_max);
+    wamp1_jw_key(j, "buffer_waits", (size_t)-1); wamp1_jw_int(j, (int64_t)s.buffer_waits);
     wamp1_jw_key(j, "events_sent", (size_t)-1); wamp1_jw_int(j, (int64_t)w.events_sent);
     wamp1_jw_object_end(j);
     wamp1_call_result_end(call);

@@ -425,6 +425,129 @@ TEST(test_send_pool_empty_for_others) {
     third = NULL;
 }
 
+/* Small receive buffers: reads start in one; a message beyond it moves to a full-size
+   buffer (the kept request too), which goes back when the message has been handled. */
+static char big[4096];
+
+static void setup_small(uint32_t small, uint32_t large_count) {
+    wamp1_testport_init(&tp, &port);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.port = &port;
+    cfg.cb.on_open = cb_open;
+    cfg.cb.on_close = cb_close;
+    cfg.cb.on_message = cb_message;
+    cfg.cb.on_error = cb_error;
+    cfg.recv_small_size = small;
+    cfg.recv_buffers = large_count;
+    cfg.memory = mem;
+    cfg.memory_size = sizeof mem;
+    ev_messages = ev_errors = ev_limit_errors = ev_open = ev_close = 0;
+    if (wamp1_server_init(&srv, &cfg) != 0 || wamp1_server_listen(&srv) != 0) {
+        printf("FAIL: server setup\n");
+        exit(1);
+    }
+}
+
+TEST(test_small_buffers_grow) {
+    int cl, i;
+    wamp1_stats st;
+    wamp1_request req;
+    static uint8_t f[4096];
+    size_t k;
+    for (i = 0; i < (int)sizeof big - 1; i++) big[i] = (char)('a' + i % 26);
+    setup_small(300, 2);
+    CHECK_EQ_INT((int)wamp1_server_memory_size(&cfg),
+                 2 * WAMP1_RECV_BUFFER_SIZE + WAMP1_MAX_CONNECTIONS * (WAMP1_SEND_BUFFER_SIZE + 300));
+    cl = open_client(); /* a 158-byte request kept in a 300-byte buffer */
+    pump(2);
+    stats(&st);
+    CHECK_EQ_INT((int)st.recv_small_used, 1);
+    CHECK_EQ_INT((int)st.recv_buffers_used, 0);
+    CHECK_EQ_INT((int)st.recv_small_max, WAMP1_MAX_CONNECTIONS);
+    /* a 2000-byte message: on to a full-size buffer, the request with it */
+    k = t_frame(f, 1, 1, 0, big, 2000, 1);
+    wamp1_testport_write(&tp, cl, f, 100);
+    pump(2);
+    wamp1_testport_write(&tp, cl, f + 100, k - 100);
+    pump(3);
+    {
+        static uint8_t got[4096];
+        size_t n = wamp1_testport_read(&tp, cl, got, sizeof got);
+        t_sframe sf;
+        CHECK(t_parse_frame(got, n, &sf) && sf.len == 2000 && memcmp(sf.payload, big, 2000) == 0);
+    }
+    CHECK_EQ_INT(wamp1_conn_request(wamp1_server_next_conn(&srv, NULL), &req), 0);
+    CHECK(req.path_len == 5 && memcmp(req.path, "/chat", 5) == 0);
+    stats(&st);
+    CHECK_EQ_INT((int)st.recv_small_used, 0);
+    CHECK_EQ_INT((int)st.recv_buffers_used, 1); /* pinned by the kept request */
+    wamp1_conn_release_request(wamp1_server_next_conn(&srv, NULL));
+    pump(1);
+    stats(&st);
+    CHECK_EQ_INT((int)st.recv_buffers_used, 0);
+    /* small messages stay in small buffers */
+    send_frame(cl, 1, 1, "tiny", 4);
+    pump(2);
+    CHECK(expect_text(cl, "tiny"));
+    stats(&st);
+    CHECK_EQ_INT((int)(st.recv_small_used + st.recv_buffers_used), 0);
+    /* beyond the full-size limit: 1009 as before */
+    k = t_frame(f, 1, 1, 0, big, WAMP1_RECV_BUFFER_SIZE - 200, 1);
+    wamp1_testport_write(&tp, cl, f, 20);
+    pump(2);
+    CHECK_EQ_INT(ev_last_error, WAMP1_ERR_TOO_BIG);
+}
+
+/* One full-size buffer for two connections with large messages: the second waits for it. */
+TEST(test_small_buffers_wait_for_large) {
+    int cl[2], i;
+    static uint8_t f[2][4096];
+    size_t k[2];
+    wamp1_stats st;
+    setup_small(300, 1);
+    srv.cfg.drop_request = 1;
+    for (i = 0; i < 2; i++) cl[i] = open_client();
+    for (i = 0; i < 2; i++) {
+        k[i] = t_frame(f[i], 1, 1, 0, big + i, 1500, 1);
+        wamp1_testport_write(&tp, cl[i], f[i], 200);
+    }
+    pump(3);
+    stats(&st);
+    CHECK_EQ_INT((int)st.recv_buffers_used, 1);
+    CHECK(st.buffer_waits >= 1);
+    for (i = 0; i < 2; i++) wamp1_testport_write(&tp, cl[i], f[i] + 200, k[i] - 200);
+    pump(8);
+    for (i = 0; i < 2; i++) {
+        static uint8_t got[4096];
+        size_t n = wamp1_testport_read(&tp, cl[i], got, sizeof got);
+        t_sframe sf;
+        CHECK(t_parse_frame(got, n, &sf) && sf.len == 1500 && memcmp(sf.payload, big + i, 1500) == 0);
+    }
+    CHECK_EQ_INT(ev_messages, 2);
+    CHECK_EQ_INT(ev_errors, 0);
+    stats(&st);
+    CHECK_EQ_INT((int)(st.recv_small_used + st.recv_buffers_used), 0);
+}
+
+/* A header block larger than a small buffer moves to a full-size one. */
+TEST(test_small_buffers_long_request) {
+    int cl;
+    static char req[1200];
+    char resp[256];
+    size_t n;
+    setup_small(300, 1);
+    n = (size_t)snprintf(req, sizeof req, "GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                         "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                         "Sec-WebSocket-Version: 13\r\nX-Pad: %0600d\r\n\r\n", 0);
+    cl = wamp1_testport_connect(&tp);
+    wamp1_testport_write(&tp, cl, req, n);
+    pump(4);
+    n = wamp1_testport_read(&tp, cl, resp, sizeof resp - 1);
+    resp[n] = 0;
+    CHECK(strncmp(resp, "HTTP/1.1 101 ", 13) == 0);
+    CHECK_EQ_INT(ev_open, 1);
+}
+
 /* ---- keepalive and slots ------------------------------------------------- */
 
 TEST(test_keepalive_per_connection) {
@@ -519,6 +642,9 @@ int main(void) {
     RUN(test_closed_while_waiting);
     RUN(test_send_pool_empty_pauses_reading);
     RUN(test_send_pool_empty_for_others);
+    RUN(test_small_buffers_grow);
+    RUN(test_small_buffers_wait_for_large);
+    RUN(test_small_buffers_long_request);
     RUN(test_keepalive_per_connection);
     RUN(test_slots_and_handles);
     RUN(test_idle_costs_nothing);

@@ -883,5 +883,28 @@ def test_malformed_publish_delivers_nothing():
         check(not a.events(0.01), "A received an event")
 
 
+@test
+def test_idle_sessions_hold_no_buffers():
+    """Buffers are lent: idle sessions hold none, a large message borrows a full-size receive
+    buffer and gives it back."""
+    with Demo() as d:
+        idle = [connect(d) for _ in range(20)]
+        a = connect(d)
+        s = a.call_ok(RPC + "stats")
+        for k in ("recv_buffers", "recv_small", "send_buffers"):
+            check(k in s and k + "_max" in s, "stats lacks %s: %r" % (k, sorted(s)))
+        # the caller's own request and answer are the only ones in flight
+        check(s["recv_small"] + s["recv_buffers"] <= 1, "receive buffers lent with 21 idle: %r" % s)
+        check(s["send_buffers"] <= 1, "send buffers lent with 21 idle: %r" % s)
+        check(s["recv_small_max"] >= s["connections_max"] and s["recv_buffers_max"] < s["connections_max"],
+              "pools: %r" % s)
+        big = "x" * 20000
+        eq(a.call_ok(RPC + "echo", big), [big], "echo of 20,000 bytes through a full-size buffer")
+        s2 = a.call_ok(RPC + "stats")
+        check(s2["recv_buffers"] == 0 and s2["recv_small"] <= 1, "after the large message: %r" % s2)
+        for w in idle:
+            w.close()
+
+
 if __name__ == "__main__":
     sys.exit(H.main(R))
