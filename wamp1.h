@@ -1240,9 +1240,8 @@ typedef struct wamp1__watcher {
    stays untouched), then kept on a free list threaded through the free buffers. */
 typedef struct wamp1__bufpool {
     uint8_t *base, *free;
-    uint32_t size, count, carved, used;
+    uint32_t count, carved, used;   /* the size of a buffer is in the configuration */
     wamp1__ix wait_head, wait_tail; /* connections waiting for one, oldest first */
-    uint8_t wait_flag;              /* WAMP1__L_WAIT_* of this pool */
 } wamp1__bufpool;
 
 #define WAMP1__WATCH_SLOTS (WAMP1_MAX_CONNECTIONS + WAMP1_MAX_LISTENERS + WAMP1_REJECT_SLOTS + WAMP1_MAX_WATCHES + 1)
@@ -2102,13 +2101,18 @@ static void wamp1__dirty(wamp1_conn *c) {
 }
 
 /* ---- lent buffers ---- */
-static uint8_t *wamp1__buf_take(wamp1__bufpool *p) {
+static uint32_t wamp1__pool_size(const wamp1_server *s, const wamp1__bufpool *p) {
+    return p == &s->rpool ? s->cfg.recv_buffer_size : p == &s->spool ? s->cfg.send_buffer_size
+                                                                     : s->cfg.recv_small_size;
+}
+
+static uint8_t *wamp1__buf_take(wamp1_server *s, wamp1__bufpool *p) {
     uint8_t *b;
     if (p->free) {
         b = p->free;
         memcpy(&p->free, b, sizeof p->free);
     } else if (p->carved < p->count) {
-        b = p->base + (size_t)p->carved++ * p->size;
+        b = p->base + (size_t)p->carved++ * wamp1__pool_size(s, p);
     } else return NULL;
     p->used++;
     return b;
@@ -2119,7 +2123,7 @@ static void wamp1__buf_wait(wamp1_conn *c, wamp1__bufpool *p) {
     wamp1_server *s = c->srv;
     uint32_t i = wamp1__cindex(c);
     if (c->lflags & WAMP1__L_WAIT) return;
-    c->lflags |= p->wait_flag;
+    c->lflags |= (uint8_t)(p == &s->rpool ? WAMP1__L_WAIT_R : p == &s->spool ? WAMP1__L_WAIT_S : WAMP1__L_WAIT_Q);
     if (p->wait_tail == WAMP1__NONE) p->wait_head = (wamp1__ix)i;
     else s->conns[p->wait_tail].link = (wamp1__ix)i;
     p->wait_tail = (wamp1__ix)i;
@@ -2164,7 +2168,8 @@ static void wamp1__buf_give(wamp1_server *s, wamp1__bufpool *p, uint8_t *b) {
 /* The pool a receive buffer came from. */
 static wamp1__bufpool *wamp1__rpool_of(wamp1_conn *c) {
     wamp1__bufpool *q = &c->srv->qpool;
-    return q->count && c->rbuf >= q->base && c->rbuf < q->base + (size_t)q->count * q->size ? q : &c->srv->rpool;
+    return q->count && c->rbuf >= q->base && c->rbuf < q->base + (size_t)q->count * c->srv->cfg.recv_small_size
+               ? q : &c->srv->rpool;
 }
 
 /* A receive buffer for a connection that has none: a small one when there are, else (or
@@ -2172,12 +2177,12 @@ static wamp1__bufpool *wamp1__rpool_of(wamp1_conn *c) {
 static int wamp1__rbuf_get(wamp1_conn *c) {
     wamp1_server *s = c->srv;
     if (c->rbuf) return 0;
-    if (s->qpool.count && (c->rbuf = wamp1__buf_take(&s->qpool)) != NULL) {
-        c->rcap = s->qpool.size - c->req_len;
+    if (s->qpool.count && (c->rbuf = wamp1__buf_take(s, &s->qpool)) != NULL) {
+        c->rcap = s->cfg.recv_small_size - c->req_len;
         return 0;
     }
-    if ((c->rbuf = wamp1__buf_take(&s->rpool)) != NULL) {
-        c->rcap = s->rpool.size - c->req_len;
+    if ((c->rbuf = wamp1__buf_take(s, &s->rpool)) != NULL) {
+        c->rcap = s->cfg.recv_buffer_size - c->req_len;
         return 0;
     }
     wamp1__buf_wait(c, s->qpool.count ? &s->qpool : &s->rpool);
@@ -2190,15 +2195,15 @@ static int wamp1__rbuf_grow(wamp1_conn *c) {
     wamp1_server *s = c->srv;
     uint8_t *b;
     if (wamp1__rpool_of(c) == &s->rpool) return 0;
-    if (!(b = wamp1__buf_take(&s->rpool))) {
+    if (!(b = wamp1__buf_take(s, &s->rpool))) {
         wamp1__buf_wait(c, &s->rpool);
         return -1;
     }
     memcpy(b, c->rbuf, c->rlen);
-    memcpy(b + s->rpool.size - c->req_len, c->rbuf + c->rcap, c->req_len);
+    memcpy(b + s->cfg.recv_buffer_size - c->req_len, c->rbuf + c->rcap, c->req_len);
     wamp1__buf_give(s, &s->qpool, c->rbuf);
     c->rbuf = b;
-    c->rcap = s->rpool.size - c->req_len;
+    c->rcap = s->cfg.recv_buffer_size - c->req_len;
     return 0;
 }
 
@@ -2219,7 +2224,7 @@ static void wamp1__sbuf_idle(wamp1_conn *c) {
 }
 
 static int wamp1__sbuf_get(wamp1_conn *c) {
-    if (!c->sbuf && !(c->sbuf = wamp1__buf_take(&c->srv->spool))) return -1;
+    if (!c->sbuf && !(c->sbuf = wamp1__buf_take(c->srv, &c->srv->spool))) return -1;
     return 0;
 }
 
@@ -3025,7 +3030,7 @@ WAMP1__DEF int wamp1_conn_request(const wamp1_conn *c, wamp1_request *req) {
 WAMP1__DEF void wamp1_conn_release_request(wamp1_conn *c) {
     if (!c || !c->req_len || c->state == WAMP1__FREE) return;
     c->req_len = 0;
-    c->rcap = wamp1__rpool_of(c)->size;
+    c->rcap = wamp1__pool_size(c->srv, wamp1__rpool_of(c));
     c->flags &= (uint8_t)~WAMP1__F_SESSION; /* the session is read from the request */
     wamp1__dirty(c);
 }
@@ -3118,7 +3123,7 @@ static void wamp1__handshake(wamp1_conn *c, uint32_t end) {
         wamp1__reverse(c->rbuf, end);
         wamp1__reverse(c->rbuf + end, c->rlen - end);
         wamp1__reverse(c->rbuf, c->rlen);
-        c->rcap = wamp1__rpool_of(c)->size - end;
+        c->rcap = wamp1__pool_size(s, wamp1__rpool_of(c)) - end;
         memmove(c->rbuf + c->rcap, c->rbuf + c->rlen - end, end);
         c->req_len = (uint16_t)end;
     } else {
@@ -3333,7 +3338,7 @@ static void wamp1__ws_process(wamp1_conn *c) {
                 return;
             }
             if (len > s->max_frame || (uint64_t)c->mlen + len > s->max_message ||
-                (uint64_t)c->mlen + len + 256u > s->rpool.size - c->req_len) {
+                (uint64_t)c->mlen + len + 256u > s->cfg.recv_buffer_size - c->req_len) {
                 wamp1__fail(c, WAMP1_CLOSE_TOO_BIG, WAMP1_ERR_TOO_BIG,
                             WAMP1__WHY("frame or message larger than the configured limit"));
                 return;
@@ -3719,19 +3724,13 @@ WAMP1__DEF int wamp1_server_init(wamp1_server *s, const wamp1_config *cfg) {
     }
     s->memory = mem;
     s->rpool.base = mem;
-    s->rpool.size = s->cfg.recv_buffer_size;
     s->rpool.count = nr;
     s->spool.base = mem + (size_t)nr * s->cfg.recv_buffer_size;
-    s->spool.size = s->cfg.send_buffer_size;
     s->spool.count = ns;
     s->qpool.base = s->spool.base + (size_t)ns * s->cfg.send_buffer_size;
-    s->qpool.size = s->cfg.recv_small_size;
     s->qpool.count = nq;
     s->rpool.wait_head = s->rpool.wait_tail = s->spool.wait_head = s->spool.wait_tail = WAMP1__NONE;
     s->qpool.wait_head = s->qpool.wait_tail = WAMP1__NONE;
-    s->rpool.wait_flag = WAMP1__L_WAIT_R;
-    s->spool.wait_flag = WAMP1__L_WAIT_S;
-    s->qpool.wait_flag = WAMP1__L_WAIT_Q;
     s->nconns = s->cfg.max_connections;
     s->limit = s->nconns;
     s->max_header = s->cfg.max_header_size;
