@@ -195,8 +195,9 @@
    when none is free. The demo uses 4 KiB small buffers and 4096 of 64 KiB. A kept upgrade
    request (cfg.drop_request = 0, needed for cfg.sessions) pins its receive buffer for the
    session's life until wamp1_conn_release_request(); many idle sessions want drop_request.
-   On x86-64 a connection costs 160 bytes (its buffers only while lent), 20 bytes of timer
-   heap and list entries (32 with a readiness-list port), and 22 bytes of WAMP state; a topic WAMP1_MAX_URI + 12, a subscription 10, a prefix 116, an attribute 56,
+   On x86-64 a connection costs 152 bytes (160 in pools above 65535; its buffers only while
+   lent), 10 bytes of timer heap and list entries (12 more with a readiness-list port:
+   16 and 12 in large pools), and 22 bytes of WAMP state; a topic WAMP1_MAX_URI + 12, a subscription 10, a prefix 116, an attribute 56,
    a pending call 72 bytes, a JSON token 20 (defaults; small builds: prefix 60, attribute
    40, pending call 40, token 10). `make size` prints the embedded figures.
 
@@ -1277,7 +1278,8 @@ struct wamp1_server {
     wamp1__ix timer_free; /* free timers, a list through next */
     /* set by wamp1_timer_start, so that a program without timers links none of their code */
     void (*timer_due)(wamp1_server *s, uint32_t i);
-    uint32_t ndirty, npfd, nheap, nrejects, pfd_scan;
+    uint32_t dhead, ndirty; /* the ring of touched connections: first, how many */
+    uint32_t npfd, nheap, nrejects, pfd_scan;
     wamp1_socket wake_sock;
     wamp1__ix wake_pfd, listen_pfd[WAMP1_MAX_LISTENERS];
     wamp1__bufpool rpool, spool, qpool; /* receive (full size), send, small receive */
@@ -2097,7 +2099,11 @@ static void wamp1__dirty(wamp1_conn *c) {
     wamp1_server *s = c->srv;
     if (c->lflags & WAMP1__L_DIRTY) return;
     c->lflags |= WAMP1__L_DIRTY;
-    s->dirty[s->ndirty++] = (wamp1__ix)wamp1__cindex(c);
+    {   /* a ring: each connection is in it at most once, so nconns entries suffice */
+        uint32_t at = s->dhead + s->ndirty++;
+        if (at >= s->nconns) at -= s->nconns;
+        s->dirty[at] = (wamp1__ix)wamp1__cindex(c);
+    }
 }
 
 /* ---- lent buffers ---- */
@@ -4156,41 +4162,47 @@ static unsigned wamp1__want(const wamp1_conn *c) {
     return ev;
 }
 
-/* Every connection touched since the last wait: write what was queued for it, go on with
-   input that backpressure held back, give back idle buffers, and watch it for what it now
-   needs. The list grows while it is walked (answers queued to others). */
-static void wamp1__settle(wamp1_server *s) {
-    uint32_t k;
-    for (k = 0; k < s->ndirty; k++) {
-        wamp1_conn *c = &s->conns[s->dirty[k]];
-        unsigned ev;
-        c->lflags &= (uint8_t)~WAMP1__L_DIRTY;
-        if (c->state == WAMP1__FREE) continue;
-        if (c->wtop) { /* an in-place message was begun and never ended: drop it */
-            c->wtop = NULL;
-            c->parked = 0;
-            wamp1__report(s, c, WAMP1_ERR_MALFORMED, WAMP1__WHY("an in-place message was not ended"));
-        }
-        if ((c->stail > c->shead || c->state == WAMP1__FLUSH) && wamp1__flush(c) < 0) continue;
-        if ((c->state == WAMP1__OPEN || c->state == WAMP1__CLOSING) && c->rpos < c->rlen &&
-            c->stail - c->shead <= s->cfg.send_buffer_size / 2) {
-            uint32_t before = c->rpos;
-            wamp1__ws_process(c);
-            if (c->state == WAMP1__FREE) continue;
-            if (c->rpos != before && wamp1__flush(c) < 0) continue;
-        }
-        wamp1__rbuf_idle(c);
-        wamp1__sbuf_idle(c);
-        ev = wamp1__want(c);
-        if (ev != c->interest) {
-            c->interest = (uint8_t)ev;
-            if (wamp1__watch(s, c->sock, s->dirty[k], ev, 0) != 0) {
-                wamp1__report(s, c, WAMP1_ERR_IO, WAMP1__WHY("the port failed to watch a socket"));
-                wamp1__free_conn(c);
-            }
+/* One touched connection: write what was queued for it, go on with input that
+   backpressure held back, give back idle buffers, and watch it for what it now needs. */
+static void wamp1__settle_one(wamp1_server *s, wamp1_conn *c, uint32_t i) {
+    unsigned ev;
+    if (c->state == WAMP1__FREE) return;
+    if (c->wtop) { /* an in-place message was begun and never ended: drop it */
+        c->wtop = NULL;
+        c->parked = 0;
+        wamp1__report(s, c, WAMP1_ERR_MALFORMED, WAMP1__WHY("an in-place message was not ended"));
+    }
+    if ((c->stail > c->shead || c->state == WAMP1__FLUSH) && wamp1__flush(c) < 0) return;
+    if ((c->state == WAMP1__OPEN || c->state == WAMP1__CLOSING) && c->rpos < c->rlen &&
+        c->stail - c->shead <= s->cfg.send_buffer_size / 2) {
+        uint32_t before = c->rpos;
+        wamp1__ws_process(c);
+        if (c->state == WAMP1__FREE) return;
+        if (c->rpos != before && wamp1__flush(c) < 0) return;
+    }
+    wamp1__rbuf_idle(c);
+    wamp1__sbuf_idle(c);
+    ev = wamp1__want(c);
+    if (ev != c->interest) {
+        c->interest = (uint8_t)ev;
+        if (wamp1__watch(s, c->sock, i, ev, 0) != 0) {
+            wamp1__report(s, c, WAMP1_ERR_IO, WAMP1__WHY("the port failed to watch a socket"));
+            wamp1__free_conn(c);
         }
     }
-    s->ndirty = 0;
+}
+
+/* Every connection touched since the last wait, in turn; those touched meanwhile (answers
+   queued to others) join the ring behind. A connection stays marked while it is settled,
+   so what it queues for itself is written in the same visit. */
+static void wamp1__settle(wamp1_server *s) {
+    while (s->ndirty) {
+        uint32_t i = s->dirty[s->dhead];
+        if (++s->dhead >= s->nconns) s->dhead = 0;
+        s->ndirty--;
+        wamp1__settle_one(s, &s->conns[i], i);
+        s->conns[i].lflags &= (uint8_t)~WAMP1__L_DIRTY;
+    }
 }
 
 /* One ready socket. */
@@ -4304,7 +4316,7 @@ WAMP1__DEF int wamp1_server_shutdown(wamp1_server *s, uint32_t timeout_ms) {
         (void)wamp1_server_poll(s, (int)(end - now));
     }
     for (i = 0; i < s->carved; i++) wamp1__free_conn(&s->conns[i]);
-    s->ndirty = 0;
+    wamp1__settle(s); /* empties the ring: every connection is free now */
 #if WAMP1_REJECT_SLOTS > 0
     for (k = 0; k < WAMP1_REJECT_SLOTS; k++)
         if (s->rejects[k].sock != WAMP1_INVALID_SOCKET) wamp1__reject_close(s, k);
