@@ -4317,6 +4317,10 @@ WAMP1__DEF int wamp1_server_shutdown(wamp1_server *s, uint32_t timeout_ms) {
     }
     for (i = 0; i < s->carved; i++) wamp1__free_conn(&s->conns[i]);
     wamp1__settle(s); /* empties the ring: every connection is free now */
+    if (s->wake_sock != WAMP1_INVALID_SOCKET) { /* the port may serve another server */
+        wamp1__unwatch_sock(s, s->wake_sock, WAMP1__TAG_WAKE);
+        s->wake_sock = WAMP1_INVALID_SOCKET;
+    }
 #if WAMP1_REJECT_SLOTS > 0
     for (k = 0; k < WAMP1_REJECT_SLOTS; k++)
         if (s->rejects[k].sock != WAMP1_INVALID_SOCKET) wamp1__reject_close(s, k);

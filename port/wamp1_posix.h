@@ -203,7 +203,10 @@ static int wamp1__posix_watch(void *ctx, wamp1_socket s, uint32_t tag, unsigned 
     memset(&ev, 0, sizeof ev);
     ev.events = (events & WAMP1_POLLIN ? (uint32_t)EPOLLIN : 0u) | (events & WAMP1_POLLOUT ? (uint32_t)EPOLLOUT : 0u);
     ev.data.u64 = tag;
-    return epoll_ctl(p->epfd, first ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, s, &ev) == 0 ? 0 : -1;
+    if (epoll_ctl(p->epfd, first ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, s, &ev) == 0) return 0;
+    /* the wake-up pipe of a port that served an earlier server is still registered */
+    if (first && errno == EEXIST && epoll_ctl(p->epfd, EPOLL_CTL_MOD, s, &ev) == 0) return 0;
+    return -1;
 }
 
 static void wamp1__posix_unwatch(void *ctx, wamp1_socket s) {
