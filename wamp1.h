@@ -1148,6 +1148,14 @@ typedef uint16_t wamp1__ix;
 typedef uint32_t wamp1__ix;
 #endif
 
+/* Indexes of attribute records: 16 bits unless the store is larger. */
+#if WAMP1_MAX_ATTRS < 0xFFFF
+typedef uint16_t wamp1__aix;
+#else
+typedef uint32_t wamp1__aix;
+#endif
+#define WAMP1__ANIL ((wamp1__aix)~0u)
+
 struct wamp1_conn {
     wamp1_server *srv;
     void *user;
@@ -1167,7 +1175,7 @@ struct wamp1_conn {
     uint32_t parked;      /* top of the send buffer holding open in-place messages */
     wamp1_frame_writer *wtop; /* innermost open in-place message */
     uint16_t req_len;     /* bytes of the kept request */
-    uint16_t attrs;       /* first attribute, or 0xFFFF */
+    wamp1__aix attrs;     /* first attribute, or WAMP1__ANIL */
     wamp1_socket sock;
     wamp1_addr peer;
     uint16_t gen;
@@ -1181,7 +1189,7 @@ struct wamp1_conn {
 };
 
 typedef struct wamp1__attr {
-    uint16_t next;
+    wamp1__aix next;
     uint8_t type, klen;
     uint16_t vlen;
     char key[WAMP1_ATTR_KEY_SIZE];
@@ -1269,10 +1277,7 @@ struct wamp1_server {
 #if !defined(WAMP1_NO_DEFAULT_LINKS) || !defined(WAMP1_NO_SESSION)
     wamp1_link builtin[WAMP1__BUILTIN_LINKS];
 #endif
-    uint16_t attr_free;
-#if WAMP1_MAX_ATTRS > 0
-    wamp1__attr attrs[WAMP1_MAX_ATTRS];
-#endif
+    wamp1__aix attr_free, attr_carved; /* free records; records [0, attr_carved) were used */
     wamp1__ix free_head;  /* free connection slots, most recently freed first */
     uint32_t carved;      /* slots [0, carved) have been used */
     wamp1__ix timer_free; /* free timers, a list through next */
@@ -1287,10 +1292,13 @@ struct wamp1_server {
 #if WAMP1_MAX_WATCHES > 0
     wamp1__watcher watches[WAMP1_MAX_WATCHES];
 #endif
+    /* from here on: tables set up as they are used (wamp1_server_init touches none) */
+    wamp1_pollfd pfds[WAMP1__WATCH_SLOTS]; /* readiness-list ports: the watched set, dense */
     wamp1_event events[WAMP1_EVENT_BATCH];
-    /* readiness-list ports: the watched set, kept dense, and each entry's tag */
-    wamp1_pollfd pfds[WAMP1__WATCH_SLOTS];
-    uint32_t pfd_tag[WAMP1__WATCH_SLOTS];
+#if WAMP1_MAX_ATTRS > 0
+    wamp1__attr attrs[WAMP1_MAX_ATTRS];
+#endif
+    uint32_t pfd_tag[WAMP1__WATCH_SLOTS];     /* and each entry's tag */
     wamp1__ix dirty[WAMP1_MAX_CONNECTIONS]; /* connections to look at before the next wait */
     wamp1__hnode heap[WAMP1_MAX_CONNECTIONS + WAMP1_MAX_TIMERS];
     wamp1_conn conns[WAMP1_MAX_CONNECTIONS];
@@ -2623,15 +2631,15 @@ WAMP1__DEF int wamp1_conn_is_open(const wamp1_conn *c) {
 /*  The connection attribute store                                          */
 /* ------------------------------------------------------------------------ */
 
-static wamp1__attr *wamp1__attr_find(const wamp1_conn *c, const char *key, uint16_t **link) {
+static wamp1__attr *wamp1__attr_find(const wamp1_conn *c, const char *key, wamp1__aix **link) {
     wamp1_server *s = c->srv;
     size_t kl = strlen(key);
-    uint16_t *pp = (uint16_t *)&c->attrs;
+    wamp1__aix *pp = (wamp1__aix *)&c->attrs;
 #if WAMP1_MAX_ATTRS == 0
     (void)s; (void)kl; (void)link; (void)pp;
     return NULL;
 #else
-    while (*pp != 0xFFFFu) {
+    while (*pp != WAMP1__ANIL) {
         wamp1__attr *a = &s->attrs[*pp];
         if (a->klen == kl && memcmp(a->key, key, kl) == 0) {
             if (link) *link = pp;
@@ -2646,15 +2654,15 @@ static wamp1__attr *wamp1__attr_find(const wamp1_conn *c, const char *key, uint1
 static void wamp1__attrs_clear(wamp1_conn *c) {
 #if WAMP1_MAX_ATTRS > 0
     wamp1_server *s = c->srv;
-    uint16_t i = c->attrs;
-    while (i != 0xFFFFu) {
-        uint16_t next = s->attrs[i].next;
+    wamp1__aix i = c->attrs;
+    while (i != WAMP1__ANIL) {
+        wamp1__aix next = s->attrs[i].next;
         s->attrs[i].next = s->attr_free;
         s->attr_free = i;
         i = next;
     }
 #endif
-    c->attrs = 0xFFFFu;
+    c->attrs = WAMP1__ANIL;
 }
 
 /* The record for key (made if absent) with its type set, or NULL. */
@@ -2673,16 +2681,18 @@ static wamp1__attr *wamp1__attr_put(wamp1_conn *c, const char *key, uint8_t type
 #else
     if (!a) {
         unsigned n = 0;
-        uint16_t i;
-        for (i = c->attrs; i != 0xFFFFu; i = s->attrs[i].next) n++;
-        if (s->attr_free == 0xFFFFu || n >= WAMP1_MAX_ATTRS_PER_CONN) {
+        wamp1__aix i;
+        for (i = c->attrs; i != WAMP1__ANIL; i = s->attrs[i].next) n++;
+        if ((s->attr_free == WAMP1__ANIL && s->attr_carved >= WAMP1_MAX_ATTRS) || n >= WAMP1_MAX_ATTRS_PER_CONN) {
             *rc = -2;
             wamp1__report(s, c, WAMP1_ERR_LIMIT, WAMP1__WHY("attribute store full"));
             return NULL;
         }
-        i = s->attr_free;
+        if (s->attr_free != WAMP1__ANIL) { /* a freed record, else one never used */
+            i = s->attr_free;
+            s->attr_free = s->attrs[i].next;
+        } else i = s->attr_carved++;
         a = &s->attrs[i];
-        s->attr_free = a->next;
         a->next = c->attrs;
         c->attrs = i;
         a->klen = (uint8_t)kl;
@@ -2767,7 +2777,7 @@ WAMP1__DEF wamp1_attr_type wamp1_attr_type_of(const wamp1_conn *c, const char *k
 }
 
 WAMP1__DEF int wamp1_attr_remove(wamp1_conn *c, const char *key) {
-    uint16_t *pp = NULL, i;
+    wamp1__aix *pp = NULL, i;
     wamp1__attr *a = c && key ? wamp1__attr_find(c, key, &pp) : NULL;
     if (!a) return -1;
     i = *pp;
@@ -3760,13 +3770,8 @@ WAMP1__DEF int wamp1_server_init(wamp1_server *s, const wamp1_config *cfg) {
 #if WAMP1_REJECT_SLOTS > 0
     for (i = 0; i < WAMP1_REJECT_SLOTS; i++) s->rejects[i].sock = WAMP1_INVALID_SOCKET;
 #endif
-#if WAMP1_MAX_ATTRS > 0
-    for (i = 0; i < WAMP1_MAX_ATTRS; i++)
-        s->attrs[i].next = (uint16_t)(i + 1 < WAMP1_MAX_ATTRS ? i + 1 : 0xFFFFu);
-    s->attr_free = 0;
-#else
-    s->attr_free = 0xFFFFu;
-#endif
+    s->attr_free = WAMP1__ANIL; /* records are used in order first, then from the free list */
+    s->attr_carved = 0;
     s->stats.connections_max = s->nconns;
     s->stats.recv_buffers_max = nr;
     s->stats.send_buffers_max = ns;
@@ -3918,7 +3923,7 @@ static void wamp1__accept(wamp1_server *s, wamp1_socket ls) {
         c->req_len = 0;
         c->wtop = NULL;
         c->parked = 0;
-        c->attrs = 0xFFFFu;
+        c->attrs = WAMP1__ANIL;
         c->deadline = c->ping_at = 0;
         c->interest = WAMP1_POLLIN;
         s->open_conns++;
