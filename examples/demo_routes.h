@@ -160,36 +160,45 @@ static wamp1_call_status rpc_stats(wamp1_call *call, void *user) {
     wamp1_stats s;
     wamp1_wamp_stats w;
     wamp1_jwriter *j;
+    size_t i;
     (void)user;
     wamp1_server_stats(wamp1_app_server(call->app), &s);
     wamp1_app_stats(call->app, &w);
     j = wamp1_call_result_begin(call);
     wamp1_jw_object_begin(j);
-    wamp1_jw_key(j, "connections", (size_t)-1); wamp1_jw_int(j, s.connections);
-    wamp1_jw_key(j, "connections_max", (size_t)-1); wamp1_jw_int(j, s.connections_max);
-    wamp1_jw_key(j, "topics", (size_t)-1); wamp1_jw_int(j, w.topics);
-    wamp1_jw_key(j, "topics_max", (size_t)-1); wamp1_jw_int(j, w.topics_max);
-    wamp1_jw_key(j, "subscriptions", (size_t)-1); wamp1_jw_int(j, w.subscriptions);
-    wamp1_jw_key(j, "subscriptions_max", (size_t)-1); wamp1_jw_int(j, w.subscriptions_max);
-    wamp1_jw_key(j, "pending_calls", (size_t)-1); wamp1_jw_int(j, w.pending_calls);
-    wamp1_jw_key(j, "pending_calls_max", (size_t)-1); wamp1_jw_int(j, w.pending_calls_max);
-    wamp1_jw_key(j, "prefixes", (size_t)-1); wamp1_jw_int(j, w.prefixes);
-    wamp1_jw_key(j, "prefixes_max", (size_t)-1); wamp1_jw_int(j, w.prefixes_max);
-    wamp1_jw_key(j, "dropped_messages", (size_t)-1); wamp1_jw_int(j, (int64_t)s.dropped_messages);
-    wamp1_jw_key(j, "slow_consumers_closed", (size_t)-1); wamp1_jw_int(j, (int64_t)s.slow_consumers_closed);
-    wamp1_jw_key(j, "accepted", (size_t)-1); wamp1_jw_int(j, (int64_t)s.accepted);
-    wamp1_jw_key(j, "rejected_full", (size_t)-1); wamp1_jw_int(j, (int64_t)s.rejected_full);
-    wamp1_jw_key(j, "protocol_errors", (size_t)-1); wamp1_jw_int(j, (int64_t)s.protocol_errors);
-    wamp1_jw_key(j, "malformed", (size_t)-1); wamp1_jw_int(j, (int64_t)w.malformed);
-    wamp1_jw_key(j, "calls", (size_t)-1); wamp1_jw_int(j, (int64_t)w.calls);
-    wamp1_jw_key(j, "recv_buffers", (size_t)-1); wamp1_jw_int(j, s.recv_buffers_used);
-    wamp1_jw_key(j, "recv_buffers_max", (size_t)-1); wamp1_jw_int(j, s.recv_buffers_max);
-    wamp1_jw_key(j, "recv_small", (size_t)-1); wamp1_jw_int(j, s.recv_small_used);
-    wamp1_jw_key(j, "recv_small_max", (size_t)-1); wamp1_jw_int(j, s.recv_small_max);
-    wamp1_jw_key(j, "send_buffers", (size_t)-1); wamp1_jw_int(j, s.send_buffers_used);
-    wamp1_jw_key(j, "send_buffers_max", (size_t)-1); wamp1_jw_int(j, s.send_buffers_max);
-    wamp1_jw_key(j, "buffer_waits", (size_t)-1); wamp1_jw_int(j, (int64_t)s.buffer_waits);
-    wamp1_jw_key(j, "events_sent", (size_t)-1); wamp1_jw_int(j, (int64_t)w.events_sent);
+    {
+        const struct { const char *key; int64_t v; } items[] = {
+            {"connections", (int64_t)s.connections},
+            {"connections_max", (int64_t)s.connections_max},
+            {"topics", (int64_t)w.topics},
+            {"topics_max", (int64_t)w.topics_max},
+            {"subscriptions", (int64_t)w.subscriptions},
+            {"subscriptions_max", (int64_t)w.subscriptions_max},
+            {"pending_calls", (int64_t)w.pending_calls},
+            {"pending_calls_max", (int64_t)w.pending_calls_max},
+            {"prefixes", (int64_t)w.prefixes},
+            {"prefixes_max", (int64_t)w.prefixes_max},
+            {"dropped_messages", (int64_t)s.dropped_messages},
+            {"slow_consumers_closed", (int64_t)s.slow_consumers_closed},
+            {"accepted", (int64_t)s.accepted},
+            {"rejected_full", (int64_t)s.rejected_full},
+            {"protocol_errors", (int64_t)s.protocol_errors},
+            {"malformed", (int64_t)w.malformed},
+            {"calls", (int64_t)w.calls},
+            {"recv_buffers", (int64_t)s.recv_buffers_used},
+            {"recv_buffers_max", (int64_t)s.recv_buffers_max},
+            {"recv_small", (int64_t)s.recv_small_used},
+            {"recv_small_max", (int64_t)s.recv_small_max},
+            {"send_buffers", (int64_t)s.send_buffers_used},
+            {"send_buffers_max", (int64_t)s.send_buffers_max},
+            {"buffer_waits", (int64_t)s.buffer_waits},
+            {"events_sent", (int64_t)w.events_sent},
+        };
+        for (i = 0; i < sizeof items / sizeof items[0]; i++) {
+            wamp1_jw_key(j, items[i].key, (size_t)-1);
+            wamp1_jw_int(j, items[i].v);
+        }
+    }
     wamp1_jw_object_end(j);
     wamp1_call_result_end(call);
     return WAMP1_CALL_OK;

@@ -33,8 +33,9 @@ static void cb_error(wamp1_conn *c, wamp1_error e, const char *why, void *u) {
     if (e == WAMP1_ERR_LIMIT) ev_limit_errors++;
 }
 
-/* tweak: set buffer counts and such before init */
-static void setup_with(uint32_t recv_buffers, uint32_t send_buffers, uint32_t keepalive_ms) {
+/* a server over the test port with these buffer counts (0: one per connection), keepalive
+   and small receive buffers (0: none) */
+static void setup_full(uint32_t recv_buffers, uint32_t send_buffers, uint32_t keepalive_ms, uint32_t small) {
     wamp1_testport_init(&tp, &port);
     memset(&cfg, 0, sizeof cfg);
     cfg.port = &port;
@@ -45,7 +46,8 @@ static void setup_with(uint32_t recv_buffers, uint32_t send_buffers, uint32_t ke
     cfg.recv_buffers = recv_buffers;
     cfg.send_buffers = send_buffers;
     cfg.keepalive_ms = keepalive_ms;
-    cfg.drop_request = 1;
+    cfg.recv_small_size = small;
+    cfg.drop_request = small == 0; /* the small-buffer tests keep it */
     cfg.memory = mem;
     cfg.memory_size = sizeof mem;
     ev_messages = ev_errors = ev_limit_errors = ev_open = ev_close = 0;
@@ -54,6 +56,10 @@ static void setup_with(uint32_t recv_buffers, uint32_t send_buffers, uint32_t ke
         printf("FAIL: server setup\n");
         exit(1);
     }
+}
+
+static void setup_with(uint32_t recv_buffers, uint32_t send_buffers, uint32_t keepalive_ms) {
+    setup_full(recv_buffers, send_buffers, keepalive_ms, 0);
 }
 
 static void pump(int rounds) {
@@ -430,22 +436,7 @@ TEST(test_send_pool_empty_for_others) {
 static char big[4096];
 
 static void setup_small(uint32_t small, uint32_t large_count) {
-    wamp1_testport_init(&tp, &port);
-    memset(&cfg, 0, sizeof cfg);
-    cfg.port = &port;
-    cfg.cb.on_open = cb_open;
-    cfg.cb.on_close = cb_close;
-    cfg.cb.on_message = cb_message;
-    cfg.cb.on_error = cb_error;
-    cfg.recv_small_size = small;
-    cfg.recv_buffers = large_count;
-    cfg.memory = mem;
-    cfg.memory_size = sizeof mem;
-    ev_messages = ev_errors = ev_limit_errors = ev_open = ev_close = 0;
-    if (wamp1_server_init(&srv, &cfg) != 0 || wamp1_server_listen(&srv) != 0) {
-        printf("FAIL: server setup\n");
-        exit(1);
-    }
+    setup_full(large_count, 0, 0, small);
 }
 
 TEST(test_small_buffers_grow) {
