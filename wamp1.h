@@ -77,7 +77,8 @@
 
    Compile-time macros (define before including; every one has a default):
      WAMP1_API                  storage class of the API (extern)
-     WAMP1_ASSERT(c)            assert(c)
+     WAMP1_ASSERT(c)            assert(c); with WAMP1_NO_STDIO_FILES (firmware) a trap
+                                instead, so that no stdio is linked
      WAMP1_LOG(msg)             nothing; called with every error the hook is told
      WAMP1_MAX_CONNECTIONS      16      connection pool (index + generation handles)
      WAMP1_RECV_BUFFER_SIZE     4096    default receive buffer per connection
@@ -216,7 +217,11 @@
    request (cfg.drop_request gives that back); a request larger than half of the receive
    buffer is not kept. HTTP method names are case-sensitive ("get" gets 405). WAMP: see wamp1_app_config for the malformed
    input policy; full pools ignore the message and report WAMP1_ERR_LIMIT; every rejected
-   input reaches cfg.cb.on_error / wamp1_app_config.on_error with a reason.
+   input reaches cfg.cb.on_error / wamp1_app_config.on_error with a reason. Setup calls
+   beyond a table (wamp1_app_add_route/_rpc/_topic/_handler/_middleware, wamp1_server_listen,
+   wamp1_timer_start, wamp1_watch) return -1 (0 handle) and report WAMP1_ERR_LIMIT naming
+   the macro to raise. wamp1_server_shutdown / wamp1_app_shutdown leave the server ready
+   for another init, on the same port and the built-in block.
 
    8. LICENSE
 
@@ -1283,8 +1288,9 @@ struct wamp1_server {
     wamp1__ix timer_free; /* free timers, a list through next */
     /* set by wamp1_timer_start, so that a program without timers links none of their code */
     void (*timer_due)(wamp1_server *s, uint32_t i);
-    uint32_t dhead, ndirty; /* the ring of touched connections: first, how many */
-    uint32_t npfd, nheap, nrejects, pfd_scan;
+    wamp1__ix dhead, ndirty; /* the ring of touched connections: first, how many */
+    wamp1__ix npfd, nheap, pfd_scan;
+    uint8_t nrejects;
     wamp1_socket wake_sock;
     wamp1__ix wake_pfd, listen_pfd[WAMP1_MAX_LISTENERS];
     wamp1__bufpool rpool, spool, qpool; /* receive (full size), send, small receive */
@@ -1775,8 +1781,18 @@ struct wamp1_app {
 #endif
 
 #ifndef WAMP1_ASSERT
+#if defined(WAMP1_NO_STDIO_FILES) && !defined(NDEBUG)
+/* firmware: a failed check stops here (a debugger shows where) instead of pulling in
+   assert(), which brings fprintf and stdio */
+#if defined(__GNUC__) || defined(__clang__)
+#define WAMP1_ASSERT(c) ((c) ? (void)0 : __builtin_trap())
+#else
+#define WAMP1_ASSERT(c) ((c) ? (void)0 : (void)(*(volatile int *)0 = 0))
+#endif
+#else
 #include <assert.h>
 #define WAMP1_ASSERT(c) assert(c)
+#endif
 #endif
 
 #ifdef __cplusplus
@@ -3667,6 +3683,7 @@ static int wamp1__read(wamp1_conn *c) {
 
 #if WAMP1_STATIC_MEMORY_SIZE > 0
 static uint8_t wamp1__static_memory[WAMP1_STATIC_MEMORY_SIZE];
+static int wamp1__static_used; /* one server at a time; its shutdown gives the block back */
 #endif
 
 static void wamp1__defaults(wamp1_config *c) {
@@ -3722,9 +3739,7 @@ WAMP1__DEF int wamp1_server_init(wamp1_server *s, const wamp1_config *cfg) {
     have = s->cfg.memory_size;
     if (!mem) {
 #if WAMP1_STATIC_MEMORY_SIZE > 0
-        static int used = 0;
-        if (used) return -1; /* the static block serves one server */
-        used = 1;
+        if (wamp1__static_used) return -1; /* the static block serves one server at a time */
         mem = wamp1__static_memory;
         have = sizeof wamp1__static_memory;
 #else
@@ -3784,14 +3799,23 @@ WAMP1__DEF int wamp1_server_init(wamp1_server *s, const wamp1_config *cfg) {
             s->wake_sock = w;
         }
     }
+#if WAMP1_STATIC_MEMORY_SIZE > 0
+    if (mem == wamp1__static_memory) wamp1__static_used = 1; /* taken only by an init that worked */
+#endif
     return 0;
 }
 
 WAMP1__DEF int wamp1_server_listen(wamp1_server *s) {
     wamp1_socket ls;
     uint16_t bound = 0;
-    if (s->nlisten >= WAMP1_MAX_LISTENERS) return -1;
-    if (s->port->listen(s->port->ctx, s->cfg.host, s->cfg.listen_port, &ls, &bound) != 0) return -1;
+    if (s->nlisten >= WAMP1_MAX_LISTENERS) {
+        wamp1__report(s, NULL, WAMP1_ERR_LIMIT, WAMP1__WHY("listener table full: raise WAMP1_MAX_LISTENERS"));
+        return -1;
+    }
+    if (s->port->listen(s->port->ctx, s->cfg.host, s->cfg.listen_port, &ls, &bound) != 0) {
+        wamp1__report(s, NULL, WAMP1_ERR_IO, WAMP1__WHY("cannot listen on the configured address and port"));
+        return -1;
+    }
     if (wamp1__watch(s, ls, WAMP1__TAG_LISTEN + s->nlisten, WAMP1_POLLIN, 1) != 0) {
         s->port->close(s->port->ctx, ls);
         return -1;
@@ -4271,7 +4295,7 @@ WAMP1__DEF int wamp1_server_poll(wamp1_server *s, int timeout_ms) {
                 s->events[n].tag = s->pfd_tag[j];
                 s->events[n].events = (unsigned)(unsigned short)s->pfds[j].revents;
                 s->pfds[j].revents = 0;
-                if (++n == WAMP1_EVENT_BATCH) s->pfd_scan = j + 1;
+                if (++n == WAMP1_EVENT_BATCH) s->pfd_scan = (wamp1__ix)(j + 1);
             }
         }
     }
@@ -4326,6 +4350,9 @@ WAMP1__DEF int wamp1_server_shutdown(wamp1_server *s, uint32_t timeout_ms) {
         wamp1__unwatch_sock(s, s->wake_sock, WAMP1__TAG_WAKE);
         s->wake_sock = WAMP1_INVALID_SOCKET;
     }
+#if WAMP1_STATIC_MEMORY_SIZE > 0
+    if (s->memory == wamp1__static_memory) wamp1__static_used = 0; /* init may take it again */
+#endif
 #if WAMP1_REJECT_SLOTS > 0
     for (k = 0; k < WAMP1_REJECT_SLOTS; k++)
         if (s->rejects[k].sock != WAMP1_INVALID_SOCKET) wamp1__reject_close(s, k);
@@ -6347,7 +6374,11 @@ WAMP1__DEF const char *wamp1_match_get(const wamp1_match *m, const char *name, s
 }
 
 WAMP1__DEF int wamp1_app_add_route(wamp1_app *app, const wamp1_route *r) {
-    if (!r || !r->pattern || app->nroutes >= WAMP1_MAX_ROUTES) return -1;
+    if (!r || !r->pattern) return -1;
+    if (app->nroutes >= WAMP1_MAX_ROUTES) {
+        wamp1__report(&app->server, NULL, WAMP1_ERR_LIMIT, WAMP1__WHY("route table full: raise WAMP1_MAX_ROUTES"));
+        return -1;
+    }
     app->routes[app->nroutes++] = *r;
     return 0;
 }
@@ -6370,7 +6401,10 @@ WAMP1__DEF int wamp1_app_add_topic(wamp1_app *app, const char *pattern, const wa
 }
 
 WAMP1__DEF int wamp1_app_add_handler(wamp1_app *app, const char *name, const wamp1_handler *h) {
-    if (app->nhandlers >= WAMP1_MAX_HANDLERS) return -1;
+    if (app->nhandlers >= WAMP1_MAX_HANDLERS) {
+        wamp1__report(&app->server, NULL, WAMP1_ERR_LIMIT, WAMP1__WHY("handler table full: raise WAMP1_MAX_HANDLERS"));
+        return -1;
+    }
     app->handlers[app->nhandlers].name = name;
     app->handlers[app->nhandlers].h = h;
     app->nhandlers++;
@@ -6378,7 +6412,11 @@ WAMP1__DEF int wamp1_app_add_handler(wamp1_app *app, const char *name, const wam
 }
 
 WAMP1__DEF int wamp1_app_add_middleware(wamp1_app *app, wamp1_middleware_fn fn, void *user) {
-    if (app->nmw >= WAMP1_MAX_MIDDLEWARE) return -1;
+    if (!fn) return -1;
+    if (app->nmw >= WAMP1_MAX_MIDDLEWARE) {
+        wamp1__report(&app->server, NULL, WAMP1_ERR_LIMIT, WAMP1__WHY("middleware table full: raise WAMP1_MAX_MIDDLEWARE"));
+        return -1;
+    }
     app->mw[app->nmw].fn = fn;
     app->mw[app->nmw].user = user;
     app->nmw++;

@@ -1,6 +1,7 @@
 /* demo_routes.h - the routes of the WAMP demo, shared by the POSIX, Windows and lwIP demos.
 
-   Include after wamp1.h (implementation). Call demo_add_routes(app) once; rpc#sleep answers
+   Include after wamp1.h (implementation). Call demo_add_routes(app) once (9 routes: the
+   build needs WAMP1_MAX_ROUTES >= 9; it returns -1 and the error hook says so otherwise); rpc#sleep answers
    from a timer of the loop, so the loop needs nothing else. demo_websession is the hook rpc#websession calls to write the
    caller's web session (NULL: every caller has none). */
 #ifndef DEMO_ROUTES_H
@@ -204,21 +205,23 @@ static wamp1_call_status rpc_stats(wamp1_call *call, void *user) {
     return WAMP1_CALL_OK;
 }
 
-static void demo_add_routes(wamp1_app *app) {
+/* 0, or -1 when a route did not fit (the app's error hook names the limit). */
+static int demo_add_routes(wamp1_app *app) {
     static const wamp1_handler h_add = {rpc_add, 0, 0, 0, 0}, h_echo = {rpc_echo, 0, 0, 0, 0},
                                h_fail = {rpc_fail, 0, 0, 0, 0}, h_session = {rpc_session, 0, 0, 0, 0},
                                h_publish = {rpc_publish, 0, 0, 0, 0}, h_sleep = {rpc_sleep, 0, 0, 0, 0},
                                h_websession = {rpc_websession, 0, 0, 0, 0},
                                h_stats = {rpc_stats, 0, 0, 0, 0}, h_topic = {0, 0, 0, 0, 0};
-    wamp1_app_add_rpc(app, "http://wamp1.dev/rpc#add", &h_add);
-    wamp1_app_add_rpc(app, "http://wamp1.dev/rpc#echo", &h_echo);
-    wamp1_app_add_rpc(app, "http://wamp1.dev/rpc#fail", &h_fail);
-    wamp1_app_add_rpc(app, "http://wamp1.dev/rpc#session", &h_session);
-    wamp1_app_add_rpc(app, "http://wamp1.dev/rpc#publish", &h_publish);
-    wamp1_app_add_rpc(app, "http://wamp1.dev/rpc#sleep", &h_sleep);
-    wamp1_app_add_rpc(app, "http://wamp1.dev/rpc#websession", &h_websession);
-    wamp1_app_add_rpc(app, "http://wamp1.dev/rpc#stats", &h_stats);
-    wamp1_app_add_topic(app, "http://wamp1.dev/topic/{name}", &h_topic);
+    if (wamp1_app_add_rpc(app, "http://wamp1.dev/rpc#add", &h_add) != 0) return -1;
+    if (wamp1_app_add_rpc(app, "http://wamp1.dev/rpc#echo", &h_echo) != 0) return -1;
+    if (wamp1_app_add_rpc(app, "http://wamp1.dev/rpc#fail", &h_fail) != 0) return -1;
+    if (wamp1_app_add_rpc(app, "http://wamp1.dev/rpc#session", &h_session) != 0) return -1;
+    if (wamp1_app_add_rpc(app, "http://wamp1.dev/rpc#publish", &h_publish) != 0) return -1;
+    if (wamp1_app_add_rpc(app, "http://wamp1.dev/rpc#sleep", &h_sleep) != 0) return -1;
+    if (wamp1_app_add_rpc(app, "http://wamp1.dev/rpc#websession", &h_websession) != 0) return -1;
+    if (wamp1_app_add_rpc(app, "http://wamp1.dev/rpc#stats", &h_stats) != 0) return -1;
+    if (wamp1_app_add_topic(app, "http://wamp1.dev/topic/{name}", &h_topic) != 0) return -1;
+    return 0;
 }
 
 #endif /* DEMO_ROUTES_H */

@@ -72,7 +72,8 @@ typedef struct wamp1_testport {
 #define WAMP1__TP_FN static
 #endif
 
-#define WAMP1__TP_LISTENER 1000
+#define WAMP1__TP_LISTENER 1000 /* listening sockets: 1000, 1010, 1020, ... */
+#define WAMP1__TP_IS_LISTENER(fd) ((fd) >= WAMP1__TP_LISTENER && (fd) < WAMP1__TP_LISTENER + 100 && (fd) % 10 == 0)
 #define WAMP1__TP_WAKE 1001
 
 /* Misuse of the event-driven interface by the loop, over every testport of the program. */
@@ -94,8 +95,7 @@ static int wamp1__tp_listen(void *ctx, const char *host, uint16_t port, wamp1_so
                             uint16_t *bound) {
     wamp1_testport *tp = (wamp1_testport *)ctx;
     (void)host;
-    tp->listening = 1;
-    *out = WAMP1__TP_LISTENER;
+    *out = WAMP1__TP_LISTENER + 10 * (tp->listening++ % 10); /* listening: how many */
     *bound = port ? port : 4242;
     return 0;
 }
@@ -161,13 +161,13 @@ static void wamp1__tp_close(void *ctx, wamp1_socket s) {
     wamp1_testport_sock *k = wamp1__tp_sock(tp, s);
     wamp1_testport_watch *w = s ? wamp1__tp_watched(tp, s) : NULL;
     if (w) { w->sock = 0; tp->watch_errors++; wamp1_testport_watch_misuse++; } /* closed while still watched */
-    if (s == WAMP1__TP_LISTENER) { tp->listening = 0; return; }
+    if (WAMP1__TP_IS_LISTENER(s)) { if (tp->listening) tp->listening--; return; }
     if (k) { k->server_closed = 1; tp->closes++; }
 }
 
 static short wamp1__tp_ready(wamp1_testport *tp, wamp1_socket fd, unsigned events) {
     short re = 0;
-    if (fd == WAMP1__TP_LISTENER) {
+    if (WAMP1__TP_IS_LISTENER(fd)) {
         int j;
         for (j = 0; j < WAMP1_TESTPORT_SOCKETS; j++)
             if (tp->socks[j].state == 1) re = WAMP1_POLLIN;

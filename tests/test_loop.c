@@ -621,6 +621,84 @@ TEST(test_restart_on_same_port) {
     CHECK_EQ_INT((int)tp.watch_errors, 0);
 }
 
+/* Init, shutdown, init again on the built-in buffer block: the server, then a WAMP app. */
+TEST(test_restart_static_block) {
+    static wamp1_app app;
+    wamp1_app_config acfg;
+    static const wamp1_handler broker = {0, 0, 0, 0, 0};
+    int round, cl;
+    for (round = 0; round < 2; round++) {
+        setup_with(0, 0, 0);
+        CHECK_EQ_INT(wamp1_server_shutdown(&srv, 10), 0);
+        cfg.memory = NULL;
+        cfg.memory_size = 0;
+        CHECK_EQ_INT(wamp1_server_init(&srv, &cfg), 0);
+        CHECK_EQ_INT(wamp1_server_listen(&srv), 0);
+        cl = open_client();
+        send_frame(cl, 1, 1, "static", 6);
+        pump(2);
+        CHECK(expect_text(cl, "static"));
+        CHECK_EQ_INT(wamp1_server_shutdown(&srv, 10), 0);
+    }
+    for (round = 0; round < 2; round++) {
+        uint8_t buf[256];
+        size_t n;
+        wamp1_testport_init(&tp, &port);
+        memset(&acfg, 0, sizeof acfg);
+        acfg.server.port = &port;
+        acfg.lenient_subprotocol = 1;
+        CHECK_EQ_INT(wamp1_app_init(&app, &acfg), 0);
+        CHECK_EQ_INT(wamp1_app_add_topic(&app, "http://x/t", &broker), 0);
+        CHECK_EQ_INT(wamp1_app_listen(&app), 0);
+        cl = wamp1_testport_connect(&tp);
+        wamp1_testport_write(&tp, cl, t_upgrade, sizeof t_upgrade - 1);
+        {
+            int i;
+            for (i = 0; i < 3; i++) wamp1_app_poll(&app, 0);
+        }
+        n = wamp1_testport_read(&tp, cl, buf, sizeof buf - 1);
+        buf[n] = 0;
+        CHECK(n > 129 && strncmp((char *)buf, "HTTP/1.1 101 ", 13) == 0 && strstr((char *)buf + 129, "[0,\"") != NULL);
+        CHECK_EQ_INT(wamp1_app_shutdown(&app, 10), 0);
+    }
+}
+
+/* Every setup call beyond its table fails and tells the error hook which limit it met. */
+static const char *last_why;
+static void app_error(wamp1_app *a, wamp1_conn *c, wamp1_error e, const char *why, void *u) {
+    (void)a; (void)c; (void)u;
+    ev_last_error = e;
+    last_why = why;
+}
+
+TEST(test_setup_limits_reported) {
+    static wamp1_app app;
+    wamp1_app_config acfg;
+    static const wamp1_handler h = {0, 0, 0, 0, 0};
+    int i, rc = 0;
+    wamp1_testport_init(&tp, &port);
+    memset(&acfg, 0, sizeof acfg);
+    acfg.server.port = &port;
+    acfg.server.memory = mem;
+    acfg.server.memory_size = sizeof mem;
+    acfg.on_error = app_error;
+    CHECK_EQ_INT(wamp1_app_init(&app, &acfg), 0);
+    ev_last_error = WAMP1_ERR_NONE;
+    for (i = 0; i < WAMP1_MAX_ROUTES && rc == 0; i++) rc = wamp1_app_add_rpc(&app, "http://x/p", &h);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_INT(ev_last_error, WAMP1_ERR_NONE);
+    CHECK_EQ_INT(wamp1_app_add_rpc(&app, "http://x/one-too-many", &h), -1);
+    CHECK_EQ_INT(ev_last_error, WAMP1_ERR_LIMIT);
+    CHECK(last_why && strstr(last_why, "WAMP1_MAX_ROUTES") != NULL);
+    for (i = 0; i < WAMP1_MAX_HANDLERS; i++) (void)wamp1_app_add_handler(&app, "h", &h);
+    CHECK_EQ_INT(wamp1_app_add_handler(&app, "h", &h), -1);
+    CHECK(last_why && strstr(last_why, "WAMP1_MAX_HANDLERS") != NULL);
+    for (i = 0; i < WAMP1_MAX_LISTENERS; i++) CHECK_EQ_INT(wamp1_app_listen(&app), 0);
+    CHECK_EQ_INT(wamp1_app_listen(&app), -1);
+    CHECK(last_why && strstr(last_why, "WAMP1_MAX_LISTENERS") != NULL);
+    CHECK_EQ_INT(wamp1_app_shutdown(&app, 10), 0);
+}
+
 /* A loop with idle connections does nothing for them: no read, no write, no timer. */
 TEST(test_idle_costs_nothing) {
     int cl[4], i;
@@ -657,5 +735,7 @@ int main(void) {
     RUN(test_slots_and_handles);
     RUN(test_idle_costs_nothing);
     RUN(test_restart_on_same_port);
+    RUN(test_restart_static_block);
+    RUN(test_setup_limits_reported);
     return t_summary("loop");
 }

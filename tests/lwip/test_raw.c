@@ -109,7 +109,7 @@ int main(void) {
     ac.server.memory = wamp_mem;
     ac.server.memory_size = sizeof wamp_mem;
     if (wamp1_app_init(&app, &ac) != 0 || wamp1_app_listen(&app) != 0) ok = 0;
-    demo_add_routes(&app);
+    if (demo_add_routes(&app) != 0) ok = 0;
     wamp_port = wamp1_server_port(wamp1_app_server(&app));
 
     t_case = "setup";

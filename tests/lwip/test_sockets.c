@@ -212,7 +212,7 @@ int main(void) {
     if (wamp1_lwip_sockets_init(&wamp_lws, &wamp_port_if) != 0 || wamp1_app_init(&app, &ac) != 0 ||
         wamp1_app_listen(&app) != 0)
         ok = 0;
-    demo_add_routes(&app);
+    if (demo_add_routes(&app) != 0) ok = 0;
     wamp_port = wamp1_server_port(wamp1_app_server(&app));
 
     t_case = "setup";

@@ -29,7 +29,7 @@ CONFIGS = [("wamp-raw", "WAMP v1, raw API"), ("ws-raw", "WebSocket, raw API"),
            ("wamp-sock", "WAMP v1, sockets"), ("ws-sock", "WebSocket, sockets")]
 OPTIONAL = [("wamp-raw+sessions", "+ sessions (PHP session reader, no WAMP1_NO_SESSION)"),
             ("wamp-raw+sessions+files", "+ sessions + stdio files (wamp1_php_files_provider)"),
-            ("wamp-raw+assert", "+ assert() on (no NDEBUG)")]
+            ("wamp-raw+assert", "+ assertions on (no NDEBUG): WAMP1_ASSERT traps")]
 
 
 def out_class(name):
@@ -321,6 +321,12 @@ def main():
         bad = sorted(k for k in list(extra_w) + list(extra_s) if FORBIDDEN.search(k))
         checks.append(("Cortex-M4 raw API: no stdio, printf or float formatting pulled in%s" %
                        ("" if not bad else " (" + ", ".join(bad) + ")"), not bad))
+        if ("m4", "wamp-raw+assert") in imgs:
+            # assertions on (no NDEBUG): a firmware build's WAMP1_ASSERT is a trap, not assert()
+            _, extra_a = runtime("m4", "wamp-raw+assert")
+            bad_a = sorted(k for k in extra_a if FORBIDDEN.search(k))
+            checks.append(("Cortex-M4 raw API with assertions on: no stdio pulled in%s" %
+                           ("" if not bad_a else " (" + ", ".join(bad_a) + ")"), not bad_a))
         checks.append(("Cortex-M4 raw API, WebSocket: library text %d B <= 10240 B" % m4s.get("lib", "text"),
                        m4s.get("lib", "text") <= 10240))
         fixed, per, libram, _ = ram[("m4", "wamp-raw")]

@@ -13,6 +13,7 @@
 #define WAMP1_RECV_BUFFER_SIZE 1024
 #define WAMP1_SEND_BUFFER_SIZE 1024
 #define WAMP1_MAX_TOPICS 16
+#define WAMP1_MAX_ROUTES 12 /* the demo's 9 routes; small builds default to 8 */
 #define WAMP1_NO_SESSION
 #define WAMP1_NO_STDIO_FILES
 #define WAMP1_IMPLEMENTATION
@@ -64,7 +65,7 @@ int main(void) {
     cfg.server.listen_port = EXAMPLE_PORT;
     cfg.server.keepalive_ms = 30000;
     if (wamp1_app_init(&app, &cfg) != 0) return 1;
-    demo_add_routes(&app);
+    if (demo_add_routes(&app) != 0) return 1; /* WAMP1_MAX_ROUTES too small: see demo_routes.h */
     if (wamp1_app_listen(&app) != 0) return 1;
 
     for (;;) {

@@ -14,6 +14,7 @@
 #define WAMP1_RECV_BUFFER_SIZE 1024
 #define WAMP1_SEND_BUFFER_SIZE 1024
 #define WAMP1_MAX_TOPICS 16
+#define WAMP1_MAX_ROUTES 12 /* the demo's 9 routes; small builds default to 8 */
 #define WAMP1_NO_SESSION
 #define WAMP1_NO_STDIO_FILES
 #define WAMP1_IMPLEMENTATION
@@ -58,7 +59,7 @@ static void server_task(void *arg) {
     cfg.server.listen_port = EXAMPLE_PORT;
     cfg.server.keepalive_ms = 30000;
     if (wamp1_app_init(&app, &cfg) != 0) return;
-    demo_add_routes(&app);
+    if (demo_add_routes(&app) != 0) return; /* WAMP1_MAX_ROUTES too small: see demo_routes.h */
     if (wamp1_app_listen(&app) != 0) return;
     sys_thread_new("sensor", sensor_task, NULL, 512, DEFAULT_THREAD_PRIO);
     for (;;) /* sleeps in lwip_poll() until a socket, a due timer (rpc#sleep too) or a wake-up */
