@@ -19,8 +19,10 @@
        #include "wamp1.h"
        #include "port/wamp1_posix.h"     (the port: after the implementation)
 
-   Every other file includes "wamp1.h" alone for the declarations. Define WAMP1_API as
-   `static` to keep the whole library private to that one file.
+   Every other file includes "wamp1.h" alone for the declarations. Options must be the
+   same in every file: put them in one header and pass -DWAMP1_CONFIG_FILE='"that.h"' to
+   every compile (wamp1.h includes it first). Define WAMP1_API as `static` to keep the
+   whole library private to that one file.
 
    2. EXAMPLE
 
@@ -238,6 +240,12 @@
 /*  Configuration                                                           */
 /* ======================================================================== */
 
+/* One set of options for every file: -DWAMP1_CONFIG_FILE='"my_wamp1_config.h"' makes each
+   file that includes wamp1.h read the same macros first. */
+#ifdef WAMP1_CONFIG_FILE
+#include WAMP1_CONFIG_FILE
+#endif
+
 #ifndef WAMP1_API
 #define WAMP1_API extern
 #endif
@@ -343,6 +351,13 @@
 #endif
 #ifndef WAMP1_LOG
 #define WAMP1_LOG(msg) ((void)0)
+#endif
+/* configurations that cannot work are refused here rather than at run time */
+#if WAMP1_MAX_CONNECTIONS < 1 || WAMP1_MAX_CONNECTIONS > 0xFFFFF
+#error "WAMP1_MAX_CONNECTIONS must be 1..1048575 (20 bits of slot index in a handle)"
+#endif
+#if WAMP1_RECV_BUFFER_SIZE < 512 || WAMP1_SEND_BUFFER_SIZE < 256
+#error "WAMP1_RECV_BUFFER_SIZE must be at least 512 and WAMP1_SEND_BUFFER_SIZE at least 256"
 #endif
 
 /* ======================================================================== */
@@ -1581,17 +1596,27 @@ typedef struct wamp1_wamp_stats {
 /*  WAMP v1: API                                                            */
 /* ======================================================================== */
 
+/* 0, or -1: no port, buffers below the minimum, too little memory for one connection, the
+   built-in block in use by another server, or a route of cfg->routes that does not fit. */
 WAMP1_API int wamp1_app_init(wamp1_app *app, const wamp1_app_config *cfg);
 WAMP1_API wamp1_server *wamp1_app_server(wamp1_app *app);
+/* 0, or -1 (listener table full, or the port cannot listen; the error hook says which). */
 WAMP1_API int wamp1_app_listen(wamp1_app *app);
+/* One loop iteration: 0, or -1 when the port's wait failed. */
 WAMP1_API int wamp1_app_poll(wamp1_app *app, int timeout_ms);
+/* Listens when not yet listening, then loops until wamp1_app_stop(): 0, or -1 when it
+   could not listen. */
 WAMP1_API int wamp1_app_run(wamp1_app *app);
 WAMP1_API void wamp1_app_stop(wamp1_app *app);
+/* Closes every connection (1001), waits up to timeout_ms for them, frees the rest; 0.
+   The app can be initialized again afterwards. */
 WAMP1_API int wamp1_app_shutdown(wamp1_app *app, uint32_t timeout_ms);
 WAMP1_API void wamp1_app_stats(const wamp1_app *app, wamp1_wamp_stats *out);
 WAMP1_API wamp1_app *wamp1_conn_app(const wamp1_conn *c);
 
-/* Routing */
+/* Routing. Each returns 0, or -1 when the argument is missing or the table is full
+   (WAMP1_MAX_ROUTES, WAMP1_MAX_HANDLERS, WAMP1_MAX_MIDDLEWARE; the error hook is told
+   WAMP1_ERR_LIMIT with the macro's name). Patterns are not copied: keep them alive. */
 WAMP1_API int wamp1_app_add_route(wamp1_app *app, const wamp1_route *r);
 WAMP1_API int wamp1_app_add_rpc(wamp1_app *app, const char *pattern, const wamp1_handler *h);
 WAMP1_API int wamp1_app_add_topic(wamp1_app *app, const char *pattern, const wamp1_handler *h);

@@ -22,6 +22,19 @@ for f in "-DWAMP1_NO_WAMP" "-DWAMP1_NO_SESSION" "-DWAMP1_NO_STDIO_FILES" \
          "-DWAMP1_NO_WAMP -DWAMP1_NO_SESSION -DWAMP1_NO_STDIO_FILES" "-DWAMP1_STATIC_MEMORY_SIZE=0"; do
   try "switches $f" gcc -std=c99 $W -Wstrict-prototypes $f -I. -c build/switches.c -o build/switches.o
 done
+# one configuration header for every file (WAMP1_CONFIG_FILE), seen before the defaults
+printf '#define WAMP1_MAX_CONNECTIONS 3\n#define WAMP1_MAX_ROUTES 11\n' > build/cfgfile.h
+printf '#include "wamp1.h"\ntypedef char seen[WAMP1_MAX_CONNECTIONS == 3 && WAMP1_MAX_ROUTES == 11 ? 1 : -1];\n' > build/cfgfile.c
+try "WAMP1_CONFIG_FILE" gcc -std=c99 $W '-DWAMP1_CONFIG_FILE="cfgfile.h"' -I. -Ibuild -c build/cfgfile.c -o build/cfgfile.o
+# configurations that cannot work are refused when compiling
+refused() {
+  local what=$1; shift
+  if gcc -std=c99 "$@" -I. -c build/switches.c -o build/refused.o >build/logs/compile-step.log 2>&1; then
+    fail=$((fail + 1)); echo "FAIL $what: compiled"; else pass=$((pass + 1)); fi
+}
+refused "WAMP1_MAX_CONNECTIONS=0 refused" -DWAMP1_MAX_CONNECTIONS=0
+refused "WAMP1_MAX_CONNECTIONS beyond a handle refused" -DWAMP1_MAX_CONNECTIONS=2000000
+refused "a receive buffer below 512 bytes refused" -DWAMP1_RECV_BUFFER_SIZE=256
 for cxx in g++ clang++; do
   command -v $cxx >/dev/null || continue
   try "$cxx C++11" $cxx -x c++ -std=c++11 $W -c tests/compile/compile.c -o build/compile-cxx.o
