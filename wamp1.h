@@ -1042,19 +1042,30 @@ typedef struct wamp1_stats {
 /* ======================================================================== */
 
 /* Server life cycle. */
+/* Bytes of buffer memory the configuration needs (cfg.memory). */
 WAMP1_API size_t wamp1_server_memory_size(const wamp1_config *cfg);
+/* 0, or -1: no port (or one without a readiness call), buffers below 512/256 bytes, a small
+   receive size out of range, cfg.memory too small for one connection (or for the buffer
+   counts asked for), the built-in block in use, a default link that is configured but
+   compiled out, or the port refusing to watch its wake-up socket. */
 WAMP1_API int wamp1_server_init(wamp1_server *s, const wamp1_config *cfg);
+/* 0, or -1 (listener table full, or the port cannot listen; the error hook says which). */
 WAMP1_API int wamp1_server_listen(wamp1_server *s);
-WAMP1_API uint16_t wamp1_server_port(const wamp1_server *s);
+WAMP1_API uint16_t wamp1_server_port(const wamp1_server *s); /* the bound port */
+/* One iteration: wait at most timeout_ms (-1: until something happens; less when a timer
+   is due), handle what is ready, fire due timers. 0, or -1 when the port's wait failed. */
 WAMP1_API int wamp1_server_poll(wamp1_server *s, int timeout_ms);
-WAMP1_API int wamp1_server_run(wamp1_server *s);
+WAMP1_API int wamp1_server_run(wamp1_server *s); /* polls until stopped; 0 */
 WAMP1_API void wamp1_server_stop(wamp1_server *s); /* async-signal-safe, any thread */
 WAMP1_API int wamp1_server_stopping(const wamp1_server *s); /* stop was asked for */
+/* Closes listeners and connections (1001), waits up to timeout_ms, frees the rest; 0. The
+   server (and its port and the built-in block) can be initialized again afterwards. */
 WAMP1_API int wamp1_server_shutdown(wamp1_server *s, uint32_t timeout_ms);
-WAMP1_API void wamp1_server_wake(wamp1_server *s);
-WAMP1_API uint64_t wamp1_server_now(const wamp1_server *s);
+WAMP1_API void wamp1_server_wake(wamp1_server *s); /* any thread: the wait returns */
+WAMP1_API uint64_t wamp1_server_now(const wamp1_server *s); /* the loop's clock, ms */
 WAMP1_API void wamp1_server_stats(const wamp1_server *s, wamp1_stats *out);
 WAMP1_API void *wamp1_server_user(const wamp1_server *s);
+/* 0, or -1 when n is 0 or above the pool. */
 WAMP1_API int wamp1_server_set_max_connections(wamp1_server *s, uint32_t n);
 /* Timers on the loop thread: fn runs once after ms (period_ms 0) or every period_ms, from
    wamp1_server_poll. WAMP1_MAX_TIMERS at a time. Start returns a handle (0: none free);
