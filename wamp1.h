@@ -4102,7 +4102,9 @@ WAMP1__DEF wamp1_timer_id wamp1_timer_start(wamp1_server *s, uint32_t ms, uint32
         if (ms > (1u << 30)) ms = 1u << 30; /* about 12 days: keys stay comparable */
         if (period_ms > (1u << 30)) period_ms = 1u << 30;
         t->period = period_ms;
-        wamp1__heap_put(s, WAMP1__HEAP_TIMER | i, s->now + (ms ? ms : 1u));
+        /* from now, not from the loop's last look at the clock (a caller outside the loop
+           may come long after it) */
+        wamp1__heap_put(s, WAMP1__HEAP_TIMER | i, s->port->now_ms(s->port->ctx) + (ms ? ms : 1u));
         id.id = (uint32_t)t->gen << 16 | (i + 1u);
         return id;
     }
