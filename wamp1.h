@@ -21,8 +21,11 @@
 
    Every other file includes "wamp1.h" alone for the declarations. Options must be the
    same in every file: put them in one header and pass -DWAMP1_CONFIG_FILE='"that.h"' to
-   every compile (wamp1.h includes it first). Define WAMP1_API as `static` to keep the
-   whole library private to that one file.
+   every compile (wamp1.h includes it first). A file compiled with other options is
+   refused where it meets the library: wamp1_server_init, wamp1_app_init and the route
+   calls are macros that pass the file's WAMP1_CONFIG_STAMP (a digest of the structures'
+   layout); a mismatch returns -1, reports WAMP1_ERR_CONFIG and fails WAMP1_ASSERT. Define
+   WAMP1_API as `static` to keep the whole library private to that one file.
 
    2. EXAMPLE
 
@@ -887,7 +890,8 @@ typedef enum wamp1_error {
     WAMP1_ERR_IO,            /* the socket failed or the peer vanished */
     WAMP1_ERR_MALFORMED,     /* a message the application layer rejected */
     WAMP1_ERR_LIMIT,         /* a pool or table of the application layer is full */
-    WAMP1_ERR_NO_ROUTE       /* a SUBSCRIBE or PUBLISH to a topic no route matches */
+    WAMP1_ERR_NO_ROUTE,      /* a SUBSCRIBE or PUBLISH to a topic no route matches */
+    WAMP1_ERR_CONFIG         /* a file was compiled with other options than the library */
 } wamp1_error;
 
 /* Slow-consumer policy: what happens when a send buffer cannot take a message. */
@@ -1048,7 +1052,8 @@ WAMP1_API size_t wamp1_server_memory_size(const wamp1_config *cfg);
    receive size out of range, cfg.memory too small for one connection (or for the buffer
    counts asked for), the built-in block in use, a default link that is configured but
    compiled out, or the port refusing to watch its wake-up socket. */
-WAMP1_API int wamp1_server_init(wamp1_server *s, const wamp1_config *cfg);
+WAMP1_API int wamp1_server_init_checked(wamp1_server *s, const wamp1_config *cfg, uint32_t stamp);
+#define wamp1_server_init(s, cfg) wamp1_server_init_checked((s), (cfg), WAMP1_CONFIG_STAMP)
 /* 0, or -1 (listener table full, or the port cannot listen; the error hook says which). */
 WAMP1_API int wamp1_server_listen(wamp1_server *s);
 WAMP1_API uint16_t wamp1_server_port(const wamp1_server *s); /* the bound port */
@@ -1609,7 +1614,8 @@ typedef struct wamp1_wamp_stats {
 
 /* 0, or -1: no port, buffers below the minimum, too little memory for one connection, the
    built-in block in use by another server, or a route of cfg->routes that does not fit. */
-WAMP1_API int wamp1_app_init(wamp1_app *app, const wamp1_app_config *cfg);
+WAMP1_API int wamp1_app_init_checked(wamp1_app *app, const wamp1_app_config *cfg, uint32_t stamp);
+#define wamp1_app_init(app, cfg) wamp1_app_init_checked((app), (cfg), WAMP1_CONFIG_STAMP)
 WAMP1_API wamp1_server *wamp1_app_server(wamp1_app *app);
 /* 0, or -1 (listener table full, or the port cannot listen; the error hook says which). */
 WAMP1_API int wamp1_app_listen(wamp1_app *app);
@@ -1628,10 +1634,16 @@ WAMP1_API wamp1_app *wamp1_conn_app(const wamp1_conn *c);
 /* Routing. Each returns 0, or -1 when the argument is missing or the table is full
    (WAMP1_MAX_ROUTES, WAMP1_MAX_HANDLERS, WAMP1_MAX_MIDDLEWARE; the error hook is told
    WAMP1_ERR_LIMIT with the macro's name). Patterns are not copied: keep them alive. */
-WAMP1_API int wamp1_app_add_route(wamp1_app *app, const wamp1_route *r);
-WAMP1_API int wamp1_app_add_rpc(wamp1_app *app, const char *pattern, const wamp1_handler *h);
-WAMP1_API int wamp1_app_add_topic(wamp1_app *app, const char *pattern, const wamp1_handler *h);
-WAMP1_API int wamp1_app_add_handler(wamp1_app *app, const char *name, const wamp1_handler *h);
+/* Routes and handlers meet the library here: these check, as init does, that the calling
+   file was compiled with the library's options (see WAMP1_CONFIG_STAMP). */
+WAMP1_API int wamp1_app_add_route_checked(wamp1_app *app, const wamp1_route *r, uint32_t stamp);
+WAMP1_API int wamp1_app_add_rpc_checked(wamp1_app *app, const char *pattern, const wamp1_handler *h, uint32_t stamp);
+WAMP1_API int wamp1_app_add_topic_checked(wamp1_app *app, const char *pattern, const wamp1_handler *h, uint32_t stamp);
+WAMP1_API int wamp1_app_add_handler_checked(wamp1_app *app, const char *name, const wamp1_handler *h, uint32_t stamp);
+#define wamp1_app_add_route(app, r) wamp1_app_add_route_checked((app), (r), WAMP1_CONFIG_STAMP)
+#define wamp1_app_add_rpc(app, p, h) wamp1_app_add_rpc_checked((app), (p), (h), WAMP1_CONFIG_STAMP)
+#define wamp1_app_add_topic(app, p, h) wamp1_app_add_topic_checked((app), (p), (h), WAMP1_CONFIG_STAMP)
+#define wamp1_app_add_handler(app, n, h) wamp1_app_add_handler_checked((app), (n), (h), WAMP1_CONFIG_STAMP)
 WAMP1_API int wamp1_app_add_middleware(wamp1_app *app, wamp1_middleware_fn fn, void *user);
 /* Match a full URI against a pattern; 1 on a match (m may be NULL). */
 WAMP1_API int wamp1_route_match(const char *pattern, const char *uri, size_t len, wamp1_match *m);
@@ -1793,6 +1805,19 @@ struct wamp1_app {
 }
 #endif
 #endif /* WAMP1_NO_WAMP */
+
+/* The layout this file sees: it changes with every option that changes a structure the
+   library and its callers share (pool sizes, buffers, token size, counters, features).
+   Init and the route calls compare the caller's with the library's, so a file compiled
+   with other options is refused (WAMP1_ERR_CONFIG, and WAMP1_ASSERT) instead of misread. */
+#ifndef WAMP1_NO_WAMP
+#define WAMP1_CONFIG_STAMP                                                                   \
+    ((uint32_t)sizeof(wamp1_app) * 2654435761u ^ (uint32_t)sizeof(wamp1_json_tok) << 24 ^      \
+     (uint32_t)sizeof(wamp1_call) << 12 ^ (uint32_t)sizeof(wamp1_conn) ^ 0x57414D50u)
+#else
+#define WAMP1_CONFIG_STAMP                                                                   \
+    ((uint32_t)sizeof(wamp1_server) * 2654435761u ^ (uint32_t)sizeof(wamp1_conn) ^ 0x57530000u)
+#endif
 
 #endif /* WAMP1_H_INCLUDED */
 
@@ -3753,7 +3778,21 @@ WAMP1__DEF size_t wamp1_server_memory_size(const wamp1_config *cfg) {
     return wamp1__buffer_bytes(&c);
 }
 
-WAMP1__DEF int wamp1_server_init(wamp1_server *s, const wamp1_config *cfg) {
+/* A file compiled with other options than the library: refused, loudly in debug builds. */
+static int wamp1__stamp_ok(uint32_t stamp) {
+    if (stamp == WAMP1_CONFIG_STAMP) return 1;
+    WAMP1_LOG(WAMP1__WHY("wamp1.h: a file was compiled with other options than the library"));
+    WAMP1_ASSERT(stamp == WAMP1_CONFIG_STAMP); /* options differ between files: WAMP1_CONFIG_FILE */
+    return 0;
+}
+
+static int wamp1__server_init(wamp1_server *s, const wamp1_config *cfg);
+
+WAMP1__DEF int wamp1_server_init_checked(wamp1_server *s, const wamp1_config *cfg, uint32_t stamp) {
+    return wamp1__stamp_ok(stamp) ? wamp1__server_init(s, cfg) : -1;
+}
+
+static int wamp1__server_init(wamp1_server *s, const wamp1_config *cfg) {
     size_t need, per, have;
     uint32_t i, nr, ns, nq;
     uint8_t *mem;
@@ -6411,7 +6450,15 @@ WAMP1__DEF const char *wamp1_match_get(const wamp1_match *m, const char *name, s
     return NULL;
 }
 
-WAMP1__DEF int wamp1_app_add_route(wamp1_app *app, const wamp1_route *r) {
+/* The caller's options differ from the library's: told to the error hook. */
+static int wamp1__app_stamp_ok(wamp1_app *app, uint32_t stamp) {
+    if (stamp == WAMP1_CONFIG_STAMP) return 1;
+    wamp1__report(&app->server, NULL, WAMP1_ERR_CONFIG,
+                  WAMP1__WHY("a file was compiled with other wamp1.h options than the library"));
+    return wamp1__stamp_ok(stamp);
+}
+
+static int wamp1__app_add_route(wamp1_app *app, const wamp1_route *r) {
     if (!r || !r->pattern) return -1;
     if (app->nroutes >= WAMP1_MAX_ROUTES) {
         wamp1__report(&app->server, NULL, WAMP1_ERR_LIMIT, WAMP1__WHY("route table full: raise WAMP1_MAX_ROUTES"));
@@ -6421,24 +6468,34 @@ WAMP1__DEF int wamp1_app_add_route(wamp1_app *app, const wamp1_route *r) {
     return 0;
 }
 
-static int wamp1__add_route_to(wamp1_app *app, int kind, const char *pattern, const wamp1_handler *h) {
+WAMP1__DEF int wamp1_app_add_route_checked(wamp1_app *app, const wamp1_route *r, uint32_t stamp) {
+    return wamp1__app_stamp_ok(app, stamp) ? wamp1__app_add_route(app, r) : -1;
+}
+
+static int wamp1__add_route_to(wamp1_app *app, int kind, const char *pattern, const wamp1_handler *h,
+                               uint32_t stamp) {
     wamp1_route r;
+    if (!wamp1__app_stamp_ok(app, stamp)) return -1;
     memset(&r, 0, sizeof r);
     r.pattern = pattern;
     r.kind = kind;
     r.handler = h;
-    return wamp1_app_add_route(app, &r);
+    return wamp1__app_add_route(app, &r);
 }
 
-WAMP1__DEF int wamp1_app_add_rpc(wamp1_app *app, const char *pattern, const wamp1_handler *h) {
-    return wamp1__add_route_to(app, WAMP1_ROUTE_RPC, pattern, h);
+WAMP1__DEF int wamp1_app_add_rpc_checked(wamp1_app *app, const char *pattern, const wamp1_handler *h,
+                                         uint32_t stamp) {
+    return wamp1__add_route_to(app, WAMP1_ROUTE_RPC, pattern, h, stamp);
 }
 
-WAMP1__DEF int wamp1_app_add_topic(wamp1_app *app, const char *pattern, const wamp1_handler *h) {
-    return wamp1__add_route_to(app, WAMP1_ROUTE_TOPIC, pattern, h);
+WAMP1__DEF int wamp1_app_add_topic_checked(wamp1_app *app, const char *pattern, const wamp1_handler *h,
+                                           uint32_t stamp) {
+    return wamp1__add_route_to(app, WAMP1_ROUTE_TOPIC, pattern, h, stamp);
 }
 
-WAMP1__DEF int wamp1_app_add_handler(wamp1_app *app, const char *name, const wamp1_handler *h) {
+WAMP1__DEF int wamp1_app_add_handler_checked(wamp1_app *app, const char *name, const wamp1_handler *h,
+                                             uint32_t stamp) {
+    if (!wamp1__app_stamp_ok(app, stamp)) return -1;
     if (app->nhandlers >= WAMP1_MAX_HANDLERS) {
         wamp1__report(&app->server, NULL, WAMP1_ERR_LIMIT, WAMP1__WHY("handler table full: raise WAMP1_MAX_HANDLERS"));
         return -1;
@@ -7109,9 +7166,10 @@ WAMP1__DEF int wamp1_app_publish_async(wamp1_app *app, const char *topic, const 
     return wamp1__enqueue(app, &slot);
 }
 
-WAMP1__DEF int wamp1_app_init(wamp1_app *app, const wamp1_app_config *cfg) {
+WAMP1__DEF int wamp1_app_init_checked(wamp1_app *app, const wamp1_app_config *cfg, uint32_t stamp) {
     wamp1_config sc;
     unsigned i;
+    if (!wamp1__stamp_ok(stamp)) return -1;
     /* the tables sized by the connection pool are set up as connections open, so that
        memory of slots never used is never touched */
     memset(&app->cfg, 0, offsetof(wamp1_app, topics) - offsetof(wamp1_app, cfg));
