@@ -3128,6 +3128,28 @@ WAMP1__DEF void wamp1_conn_release_request(wamp1_conn *c) {
     wamp1__dirty(c);
 }
 
+/* The handshake passed: keep the request at the top of the receive buffer, or drop it;
+   what followed it is WebSocket data and stays at the front. */
+static void wamp1__keep_request(wamp1_conn *c, uint32_t end) {
+    wamp1_server *s = c->srv;
+    /* keep the request only when at least half of the buffer stays for messages (and
+       never less than 512 bytes): a huge request must not starve the connection */
+    if (!s->cfg.drop_request && end < 0xFFFFu && s->cfg.recv_buffer_size - end >= s->cfg.recv_buffer_size / 2 &&
+        s->cfg.recv_buffer_size - end >= 512) {
+        /* rotate [0, rlen) left by end (header block behind the WebSocket bytes that
+           followed it), then move it up */
+        wamp1__reverse(c->rbuf, end);
+        wamp1__reverse(c->rbuf + end, c->rlen - end);
+        wamp1__reverse(c->rbuf, c->rlen);
+        c->rcap = wamp1__pool_size(s, wamp1__rpool_of(c)) - end;
+        memmove(c->rbuf + c->rcap, c->rbuf + c->rlen - end, end);
+        c->req_len = (uint16_t)end;
+    } else {
+        memmove(c->rbuf, c->rbuf + end, c->rlen - end);
+    }
+    c->rlen -= end;
+}
+
 /* The header block is complete: check it and answer 101 or an error. */
 static void wamp1__handshake(wamp1_conn *c, uint32_t end) {
     wamp1_server *s = c->srv;
@@ -3207,23 +3229,7 @@ static void wamp1__handshake(wamp1_conn *c, uint32_t end) {
             return;
         }
     }
-    /* keep the request only when at least half of the buffer stays for messages (and
-       never less than 512 bytes): a huge request must not starve the connection */
-    if (!s->cfg.drop_request && end < 0xFFFFu && s->cfg.recv_buffer_size - end >= s->cfg.recv_buffer_size / 2 &&
-        s->cfg.recv_buffer_size - end >= 512) {
-        /* keep the request at the top of the receive buffer: rotate [0, rlen) left by end
-           (header block behind the WebSocket bytes that followed it), then move it up */
-        wamp1__reverse(c->rbuf, end);
-        wamp1__reverse(c->rbuf + end, c->rlen - end);
-        wamp1__reverse(c->rbuf, c->rlen);
-        c->rcap = wamp1__pool_size(s, wamp1__rpool_of(c)) - end;
-        memmove(c->rbuf + c->rcap, c->rbuf + c->rlen - end, end);
-        c->req_len = (uint16_t)end;
-    } else {
-        /* keep what followed the header block: it is WebSocket data */
-        memmove(c->rbuf, c->rbuf + end, c->rlen - end);
-    }
-    c->rlen -= end;
+    wamp1__keep_request(c, end);
     c->rpos = c->mbase = c->mlen = 0;
     c->state = WAMP1__OPEN;
     wamp1__no_deadline(c);
@@ -3327,6 +3333,98 @@ static void wamp1__deliver(wamp1_conn *c) {
 }
 
 /* Consume what the receive buffer holds; stops when more bytes are needed. */
+/* What the header of the next frame (at p, avail bytes) asks for. */
+enum { WAMP1__FS_NEXT, WAMP1__FS_MORE, WAMP1__FS_STOP };
+
+/* Checks and starts the frame whose header is at p: a control frame is handled whole, a
+   data frame becomes the current one. NEXT: go on; MORE: wait for bytes (or a buffer);
+   STOP: the connection failed. */
+static int wamp1__frame_start(wamp1_conn *c, uint8_t *p, uint32_t avail) {
+    wamp1_server *s = c->srv;
+    unsigned b0 = p[0], b1 = p[1], op = b0 & 0x0Fu, fin = b0 >> 7;
+    uint32_t len = b1 & 0x7Fu;
+    uint32_t hl = 2;
+    if (b0 & 0x70u) {
+        wamp1__fail(c, WAMP1_CLOSE_PROTOCOL_ERROR, WAMP1_ERR_PROTOCOL,
+                    WAMP1__WHY("reserved bits set"));
+        return WAMP1__FS_STOP;
+    }
+    if ((op > 2 && op < 8) || op > 10) {
+        wamp1__fail(c, WAMP1_CLOSE_PROTOCOL_ERROR, WAMP1_ERR_PROTOCOL,
+                    WAMP1__WHY("reserved opcode"));
+        return WAMP1__FS_STOP;
+    }
+    if (!(b1 & 0x80u)) {
+        wamp1__fail(c, WAMP1_CLOSE_PROTOCOL_ERROR, WAMP1_ERR_PROTOCOL,
+                    WAMP1__WHY("unmasked client frame"));
+        return WAMP1__FS_STOP;
+    }
+    if (op >= 8 && (!fin || len > 125)) {
+        wamp1__fail(c, WAMP1_CLOSE_PROTOCOL_ERROR, WAMP1_ERR_PROTOCOL,
+                    WAMP1__WHY("fragmented or oversized control frame"));
+        return WAMP1__FS_STOP;
+    }
+    if (len == 126) hl = 4;
+    else if (len == 127) hl = 10;
+    if (avail < hl + 4) return WAMP1__FS_MORE;
+    if (len == 126) len = (uint32_t)p[2] << 8 | p[3];
+    else if (len == 127) {
+        /* 64-bit length: the upper half only tells "beyond every limit" */
+        len = (uint32_t)p[6] << 24 | (uint32_t)p[7] << 16 | (uint32_t)p[8] << 8 | p[9];
+        if (p[2] | p[3] | p[4] | p[5]) len = UINT32_MAX;
+        if (p[2] & 0x80u) {
+            wamp1__fail(c, WAMP1_CLOSE_PROTOCOL_ERROR, WAMP1_ERR_PROTOCOL,
+                        WAMP1__WHY("64-bit length with the top bit set"));
+            return WAMP1__FS_STOP;
+        }
+    }
+    memcpy(c->mask, p + hl, 4);
+    hl += 4;
+    if (op >= 8) {
+        if (avail < hl + len) return WAMP1__FS_MORE;
+        c->rpos += hl;
+        c->mask_pos = 0;
+        /* unmask in place; control payloads are never part of the message */
+        wamp1__unmask_move(c, p + hl, p + hl, (size_t)len);
+        c->rpos += (uint32_t)len;
+        wamp1__control(c, op, p + hl, (size_t)len);
+        if (c->rpos == c->rlen && c->mlen == 0 && !c->fop && !c->msg_op) {
+            c->rpos = c->rlen = c->mbase = 0;
+        }
+        return WAMP1__FS_NEXT;
+    }
+    if (op == 0 && !c->msg_op) {
+        wamp1__fail(c, WAMP1_CLOSE_PROTOCOL_ERROR, WAMP1_ERR_PROTOCOL,
+                    WAMP1__WHY("continuation frame without a message to continue"));
+        return WAMP1__FS_STOP;
+    }
+    if (op != 0 && c->msg_op) {
+        wamp1__fail(c, WAMP1_CLOSE_PROTOCOL_ERROR, WAMP1_ERR_PROTOCOL,
+                    WAMP1__WHY("new data frame inside a fragmented message"));
+        return WAMP1__FS_STOP;
+    }
+    if (len > s->max_frame || (uint64_t)c->mlen + len > s->max_message ||
+        (uint64_t)c->mlen + len + 256u > s->cfg.recv_buffer_size - c->req_len) {
+        wamp1__fail(c, WAMP1_CLOSE_TOO_BIG, WAMP1_ERR_TOO_BIG,
+                    WAMP1__WHY("frame or message larger than the configured limit"));
+        return WAMP1__FS_STOP;
+    }
+    /* beyond a small buffer: on to a full-size one, or wait for one */
+    if ((uint64_t)c->mlen + len + 256u > c->rcap && wamp1__rbuf_grow(c) != 0) return WAMP1__FS_MORE;
+    if (op != 0) {
+        c->msg_op = (uint8_t)op;
+        c->utf8 = 0;
+        c->mlen = 0;
+        c->mbase = c->rpos;
+    }
+    c->rpos += hl;
+    c->fop = (uint8_t)(op ? op : c->msg_op);
+    c->ffin = (uint8_t)fin;
+    c->frame_left = len; /* at most max_frame: checked above */
+    c->mask_pos = 0;
+    return WAMP1__FS_NEXT;
+}
+
 static void wamp1__ws_process(wamp1_conn *c) {
     wamp1_server *s = c->srv;
     while (c->state == WAMP1__OPEN || c->state == WAMP1__CLOSING) {
@@ -3368,87 +3466,9 @@ static void wamp1__ws_process(wamp1_conn *c) {
            the loop resumes here once it has drained (wamp1_server_poll) */
         if (c->stail - c->shead > s->cfg.send_buffer_size / 2) break;
         {
-            unsigned b0 = p[0], b1 = p[1], op = b0 & 0x0Fu, fin = b0 >> 7;
-            uint32_t len = b1 & 0x7Fu;
-            uint32_t hl = 2;
-            if (b0 & 0x70u) {
-                wamp1__fail(c, WAMP1_CLOSE_PROTOCOL_ERROR, WAMP1_ERR_PROTOCOL,
-                            WAMP1__WHY("reserved bits set"));
-                return;
-            }
-            if ((op > 2 && op < 8) || op > 10) {
-                wamp1__fail(c, WAMP1_CLOSE_PROTOCOL_ERROR, WAMP1_ERR_PROTOCOL,
-                            WAMP1__WHY("reserved opcode"));
-                return;
-            }
-            if (!(b1 & 0x80u)) {
-                wamp1__fail(c, WAMP1_CLOSE_PROTOCOL_ERROR, WAMP1_ERR_PROTOCOL,
-                            WAMP1__WHY("unmasked client frame"));
-                return;
-            }
-            if (op >= 8 && (!fin || len > 125)) {
-                wamp1__fail(c, WAMP1_CLOSE_PROTOCOL_ERROR, WAMP1_ERR_PROTOCOL,
-                            WAMP1__WHY("fragmented or oversized control frame"));
-                return;
-            }
-            if (len == 126) hl = 4;
-            else if (len == 127) hl = 10;
-            if (avail < hl + 4) break;
-            if (len == 126) len = (uint32_t)p[2] << 8 | p[3];
-            else if (len == 127) {
-                /* 64-bit length: the upper half only tells "beyond every limit" */
-                len = (uint32_t)p[6] << 24 | (uint32_t)p[7] << 16 | (uint32_t)p[8] << 8 | p[9];
-                if (p[2] | p[3] | p[4] | p[5]) len = UINT32_MAX;
-                if (p[2] & 0x80u) {
-                    wamp1__fail(c, WAMP1_CLOSE_PROTOCOL_ERROR, WAMP1_ERR_PROTOCOL,
-                                WAMP1__WHY("64-bit length with the top bit set"));
-                    return;
-                }
-            }
-            memcpy(c->mask, p + hl, 4);
-            hl += 4;
-            if (op >= 8) {
-                if (avail < hl + len) break;
-                c->rpos += hl;
-                c->mask_pos = 0;
-                /* unmask in place; control payloads are never part of the message */
-                wamp1__unmask_move(c, p + hl, p + hl, (size_t)len);
-                c->rpos += (uint32_t)len;
-                wamp1__control(c, op, p + hl, (size_t)len);
-                if (c->rpos == c->rlen && c->mlen == 0 && !c->fop && !c->msg_op) {
-                    c->rpos = c->rlen = c->mbase = 0;
-                }
-                continue;
-            }
-            if (op == 0 && !c->msg_op) {
-                wamp1__fail(c, WAMP1_CLOSE_PROTOCOL_ERROR, WAMP1_ERR_PROTOCOL,
-                            WAMP1__WHY("continuation frame without a message to continue"));
-                return;
-            }
-            if (op != 0 && c->msg_op) {
-                wamp1__fail(c, WAMP1_CLOSE_PROTOCOL_ERROR, WAMP1_ERR_PROTOCOL,
-                            WAMP1__WHY("new data frame inside a fragmented message"));
-                return;
-            }
-            if (len > s->max_frame || (uint64_t)c->mlen + len > s->max_message ||
-                (uint64_t)c->mlen + len + 256u > s->cfg.recv_buffer_size - c->req_len) {
-                wamp1__fail(c, WAMP1_CLOSE_TOO_BIG, WAMP1_ERR_TOO_BIG,
-                            WAMP1__WHY("frame or message larger than the configured limit"));
-                return;
-            }
-            /* beyond a small buffer: on to a full-size one, or wait for one */
-            if ((uint64_t)c->mlen + len + 256u > c->rcap && wamp1__rbuf_grow(c) != 0) break;
-            if (op != 0) {
-                c->msg_op = (uint8_t)op;
-                c->utf8 = 0;
-                c->mlen = 0;
-                c->mbase = c->rpos;
-            }
-            c->rpos += hl;
-            c->fop = (uint8_t)(op ? op : c->msg_op);
-            c->ffin = (uint8_t)fin;
-            c->frame_left = len; /* at most max_frame: checked above */
-            c->mask_pos = 0;
+            int fs = wamp1__frame_start(c, p, avail);
+            if (fs == WAMP1__FS_STOP) return;
+            if (fs == WAMP1__FS_MORE) break;
         }
     }
     if (c->rpos == c->rlen && c->mlen == 0 && !c->fop && !c->msg_op) c->rpos = c->rlen = c->mbase = 0;
