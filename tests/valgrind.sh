@@ -223,6 +223,9 @@ try:
     check(r == [3, "c7", 50], "deferred sleep: %r" % r)
     b.send([5, TOPIC + "news"])
     a.send([5, TOPIC + "news"])
+    # each connection's SUBSCRIBE is handled before its next call is answered; nothing
+    # orders one connection's messages against another's
+    a.call("c7a", RPC + "echo")
     r = b.call("c8", RPC + "stats")
     check(r[0] == 3 and r[2]["subscriptions"] == 2, "stats: %r" % r)
     a.send([7, TOPIC + "news", {"n": 1}])
