@@ -8,6 +8,10 @@
 #                   NO_SYS=0 and the unix port's sys_arch (tests/lwip/sockets/lwipopts.h)
 #   examples        examples/lwip/ compiled against lwIP (host, and Cortex-M4 when
 #                   arm-none-eabi-gcc is there), every warning an error
+#   examples-run    examples/lwip/raw and examples/lwip/rtos built as shipped (their own
+#                   lwipopts.h and WAMP configuration; raw with the template arch/cc.h, rtos
+#                   on lwIP's unix port as its RTOS) on a TAP device in a network namespace,
+#                   driven by a WAMP client from the Linux side (tests/lwip/examples/)
 #   all             everything above (default), then "lwip: N passed, M failed"
 #
 # lwIP's source comes from Debian's source package through tests/lwip/fetch-lwip.sh, into a
@@ -67,12 +71,15 @@ build_lwip() {
   echo "$dir"
 }
 
-# run_prog NAME BINARY: runs it, adds its closing line to the totals.
+# run_prog NAME COMMAND...: runs it, adds its closing line to the totals (a SKIP line instead
+# adds nothing).
 run_prog() {
-  local name=$1 bin=$2 log=$out/$1.log line p f rc
-  timeout --kill-after=5 120 "$bin" >"$log" 2>&1
+  local name=$1 log=$out/$1.log line p f rc
+  shift
+  timeout --kill-after=5 120 "$@" >"$log" 2>&1
   rc=$?
   cat "$log"
+  if [ "$rc" -eq 0 ] && grep -q "^SKIP $name" "$log"; then return 0; fi
   line=$(grep -E "^$name: [0-9]+ passed, [0-9]+ failed" "$log" | tail -n 1)
   if [ -n "$line" ]; then
     p=$(sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed.*/\1/' <<<"$line")
@@ -158,7 +165,7 @@ do_examples() {
     IFS='|' read -r name cc flags <<<"$fw"
     command -v "$cc" >/dev/null || continue
     try "raw example, $name" $cc $WARN $flags -Os -ffunction-sections -fdata-sections -DNDEBUG \
-        -Iexamples/lwip/raw -Itests/size/include -isystem "$L/src/include" \
+        -Iexamples/lwip/raw -Iexamples/lwip -isystem "$L/src/include" \
         -c examples/lwip/raw/main.c -o "$out/ex-raw-fw.o"
     try "rtos example (lwip_poll), $name" $cc $WARN $flags -Os -ffunction-sections -fdata-sections -DNDEBUG \
         -Iexamples/lwip/rtos -Itests/size/include -isystem "$L/src/include" \
@@ -172,18 +179,54 @@ do_examples() {
   total_fail=$((total_fail + fail))
 }
 
+do_examples_run() {
+  local L obj ex=$out/examples-run
+  if ! get_tree; then echo "SKIP lwip-examples-run: lwIP source could not be obtained"; return; fi
+  L=$lwip_tree
+  mkdir -p "$ex"
+  # bare metal: lwIP's core, IPv4 and Ethernet with the example's lwipopts.h and the template
+  # arch/cc.h; the example's main.c untouched; the board (TAP driver, clock, RNG) beside it
+  obj=$(build_lwip exraw examples/lwip/raw "-Iexamples/lwip/raw -Iexamples/lwip -I$L/src/include" \
+        "$L"/src/core/*.c "$L"/src/core/ipv4/*.c "$L"/src/netif/ethernet.c) || { build_fail lwip-example-raw; return; }
+  if $CC $WARN -O1 -g -Iexamples/lwip/raw -Iexamples/lwip -isystem "$L/src/include" -c examples/lwip/raw/main.c \
+       -o "$ex/raw-main.o" 2>"$ex/raw-build.log" &&
+     $CC -std=gnu99 -Wall -Wextra -O1 -g -Iexamples/lwip/raw -Iexamples/lwip -isystem "$L/src/include" \
+       -c tests/lwip/examples/board_raw.c -o "$ex/raw-board.o" 2>>"$ex/raw-build.log" &&
+     $CC "$ex/raw-main.o" "$ex/raw-board.o" "$obj"/*.o -o "$ex/raw-example" 2>>"$ex/raw-build.log"; then
+    run_prog lwip-example-raw bash tests/lwip/examples/run.sh raw "$ex/raw-example"
+  else
+    cat "$ex/raw-build.log"; build_fail lwip-example-raw
+  fi
+  # RTOS: lwIP's unix port (pthreads) is the RTOS, with its own arch/ headers and sys_arch.c
+  obj=$(build_lwip exrtos examples/lwip/rtos "-include tests/lwip/examples/debian_sockets.h -Iexamples/lwip/rtos -I$L/port/include -I$L/src/include" \
+        "$L"/src/core/*.c "$L"/src/core/ipv4/*.c "$L"/src/api/*.c "$L"/src/netif/ethernet.c \
+        "$L"/port/sys_arch.c) || { build_fail lwip-example-rtos; return; }
+  # (the unix port's arch/cc.h pulls <sys/types.h>: POSIX's SSIZE_MAX must be visible too)
+  if $CC $WARN -D_DEFAULT_SOURCE -O1 -g -Iexamples/lwip/rtos -isystem "$L/port/include" -isystem "$L/src/include" \
+       -c examples/lwip/rtos/main.c -o "$ex/rtos-main.o" 2>"$ex/rtos-build.log" &&
+     $CC -std=gnu99 -Wall -Wextra -O1 -g -Iexamples/lwip/rtos -isystem "$L/port/include" -isystem "$L/src/include" \
+       -c tests/lwip/examples/board_rtos.c -o "$ex/rtos-board.o" 2>>"$ex/rtos-build.log" &&
+     $CC "$ex/rtos-main.o" "$ex/rtos-board.o" "$obj"/*.o -lpthread -o "$ex/rtos-example" 2>>"$ex/rtos-build.log"; then
+    run_prog lwip-example-rtos bash tests/lwip/examples/run.sh rtos "$ex/rtos-example"
+  else
+    cat "$ex/rtos-build.log"; build_fail lwip-example-rtos; return
+  fi
+}
+
 case $what in
   raw) do_raw ;;
   sockets) do_sockets ;;
   sockets-select) do_sockets_select ;;
   examples) do_examples ;;
+  examples-run) do_examples_run; echo "lwip-examples-run: $total_pass passed, $total_fail failed" ;;
   all)
     do_raw
     do_sockets
     do_sockets_select
     do_examples
+    do_examples_run
     echo "lwip: $total_pass passed, $total_fail failed"
     ;;
-  *) echo "usage: $0 [raw|sockets|sockets-select|examples|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [raw|sockets|sockets-select|examples|examples-run|all]" >&2; exit 2 ;;
 esac
 [ "$total_fail" -eq 0 ]

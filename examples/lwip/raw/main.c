@@ -40,6 +40,19 @@
 
 err_t ethernetif_init(struct netif *netif);
 void ethernetif_poll(struct netif *netif);
+void example_log(const char *line);
+
+/* Every error of the server, including a full table at setup, comes here with a reason. */
+static void example_error(wamp1_app *a, wamp1_conn *c, wamp1_error e, const char *why, void *user) {
+    (void)a; (void)c; (void)e; (void)user;
+    example_log(why);
+}
+
+/* A setup step failed: say which; main() returns into your startup code's endless loop. */
+static int example_stop(const char *what) {
+    example_log(what);
+    return 1;
+}
 
 static struct netif eth;
 static wamp1_lwip_raw lwr;
@@ -54,7 +67,8 @@ int main(void) {
     EXAMPLE_IP4(&ip, EXAMPLE_IP);
     EXAMPLE_IP4(&mask, EXAMPLE_MASK);
     EXAMPLE_IP4(&gw, EXAMPLE_GW);
-    netif_add(&eth, &ip, &mask, &gw, NULL, ethernetif_init, ethernet_input);
+    if (!netif_add(&eth, &ip, &mask, &gw, NULL, ethernetif_init, ethernet_input))
+        return example_stop("example: the Ethernet driver did not start (ethernetif_init)");
     netif_set_default(&eth);
     netif_set_up(&eth);
 
@@ -64,9 +78,15 @@ int main(void) {
     cfg.server.host = "0.0.0.0";
     cfg.server.listen_port = EXAMPLE_PORT;
     cfg.server.keepalive_ms = 30000;
-    if (wamp1_app_init(&app, &cfg) != 0) return 1;
-    if (demo_add_routes(&app) != 0) return 1; /* WAMP1_MAX_ROUTES too small: see demo_routes.h */
-    if (wamp1_app_listen(&app) != 0) return 1;
+    cfg.server.drop_request = 1; /* no web sessions: the whole buffer stays for messages */
+    cfg.on_error = example_error;
+    if (wamp1_app_init(&app, &cfg) != 0)
+        return example_stop("example: wamp1_app_init failed (reason above)");
+    if (demo_add_routes(&app) != 0) /* a table too small: the reason names its macro */
+        return example_stop("example: a route was refused (reason above)");
+    if (wamp1_app_listen(&app) != 0)
+        return example_stop("example: cannot listen on EXAMPLE_PORT (reason above)");
+    example_log("example: WAMP v1 server listening");
 
     for (;;) {
         ethernetif_poll(&eth);       /* frames in */
