@@ -528,6 +528,17 @@ static int wamp_expect(wsc *w, const char *expect) {
     return 1;
 }
 
+/* A session on a server just (re)started: WELCOME, PREFIX, a CURIE call. */
+static void wamp_session_once(void) {
+    char sid[64];
+    wsc *w = wamp_open(sid, sizeof sid);
+    CHECK(w != NULL);
+    if (!w) return;
+    CHECK(ws_send_text(w, "[1,\"r\",\"http://wamp1.dev/rpc#\"]") == 0);
+    CHECK(wamp_rt(w, "[2,\"a\",\"r:add\",2,3]", "[3,\"a\",5]"));
+    wsc_close(w);
+}
+
 static void case_wamp_welcome(void) {
     char head[1024];
     wsc *w;

@@ -6,7 +6,7 @@
 #define _POSIX_C_SOURCE 200809L
 #define WAMP1_MAX_CONNECTIONS 8
 #define ECHO_MAX_CONNECTIONS 4
-#define WAMP1_STATIC_MEMORY_SIZE 0
+#define WAMP1_STATIC_MEMORY_SIZE (2u * 2u * 4096u) /* the restart case's echo server */
 #define WAMP1_NO_STDIO_FILES
 #define WAMP1_IMPLEMENTATION
 #include "../../wamp1.h"
@@ -135,6 +135,42 @@ int main(void) {
         (void)wamp1_app_shutdown(&app, 500);
         CHECK(wamp1_lwip_raw_used(&echo_lwr) == 0);
         CHECK(wamp1_lwip_raw_used(&wamp_lwr) == 0);
+    }
+
+    /* firmware restarts its server after a link loss or a new address: init, shutdown and
+       init again, on the same port, with cfg.memory (the app) and the built-in block (an
+       echo server), twice */
+    t_case = "restart";
+    {
+        int round;
+        wamp1_config bc;
+        for (round = 0; round < 2; round++) {
+            ac.server.listen_port = wamp_port;
+            CHECK(wamp1_app_init(&app, &ac) == 0);
+            CHECK(demo_add_routes(&app) == 0);
+            CHECK(wamp1_app_listen(&app) == 0);
+            CHECK(wamp1_server_port(wamp1_app_server(&app)) == wamp_port);
+            wamp_session_once();
+            (void)wamp1_app_shutdown(&app, 500);
+            CHECK(wamp1_lwip_raw_used(&wamp_lwr) == 0);
+
+            memset(&bc, 0, sizeof bc);
+            bc.port = &echo_port_if;
+            bc.host = "127.0.0.1";
+            bc.listen_port = echo_port;
+            bc.max_connections = 2;
+            bc.recv_buffer_size = bc.send_buffer_size = 4096;
+            bc.cb.on_message = echo_message; /* memory NULL: the built-in block */
+            CHECK(wamp1_server_init(&echo_srv, &bc) == 0);
+            CHECK(wamp1_server_listen(&echo_srv) == 0);
+            {
+                wsc *w = ws_open(echo_port, NULL);
+                CHECK(w != NULL && echo_once(w, 1, 1000, (unsigned)round));
+                if (w) wsc_close(w);
+            }
+            (void)wamp1_server_shutdown(&echo_srv, 500);
+            CHECK(wamp1_lwip_raw_used(&echo_lwr) == 0);
+        }
     }
     printf("lwip-raw: %d passed, %d failed\n", t_pass, t_fail);
     return t_fail ? 1 : 0;
