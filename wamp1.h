@@ -473,11 +473,11 @@ typedef struct wamp1_json_tok {
 WAMP1_API int wamp1_json_parse(const char *src, size_t len, wamp1_json_tok *toks, int max_toks,
                                int max_depth, size_t *err_off);
 
-/* Token index of element `index` of array token `arr`, or -1 (not an array, out of range). */
 /* Checks src[0..len) like wamp1_json_parse without storing tokens (it is wamp1_json_parse
  * with toks NULL; nesting up to 64 and max_depth): 0 when it is one valid JSON document,
  * else a negative WAMP1_JSON_E* code. */
 WAMP1_API int wamp1_json_validate(const char *src, size_t len, int max_depth);
+/* Token index of element `index` of array token `arr`, or -1 (not an array, out of range). */
 WAMP1_API int wamp1_json_array_get(const wamp1_json_tok *toks, int ntoks, int arr, uint32_t index);
 
 /* Token index of the value whose (unescaped) key equals the NUL-terminated `key` in object
@@ -765,7 +765,7 @@ WAMP1_API int wamp1_php_array_next(wamp1_php_value *it, wamp1_php_value *key, wa
  * differs on overlong forms and surrogates, which it replaces whole. Returns
  * 0, or -1 on malformed input (w->overflow reports a full buffer). */
 WAMP1_API int wamp1_php_value_to_json(const wamp1_php_value *v, wamp1_jwriter *w);
-/* The whole session as a JSON object (its root array, always an object). */
+/* The whole session as a JSON object (its root array, always an object); 0 or -1 as above. */
 WAMP1_API int wamp1_php_session_to_json(const wamp1_php_session *s, wamp1_jwriter *w);
 
 /* 1 when id is a session id this library will look up: 1 to 128 characters
@@ -1062,7 +1062,7 @@ WAMP1_API uint16_t wamp1_server_port(const wamp1_server *s); /* the bound port *
 WAMP1_API int wamp1_server_poll(wamp1_server *s, int timeout_ms);
 WAMP1_API int wamp1_server_run(wamp1_server *s); /* polls until stopped; 0 */
 WAMP1_API void wamp1_server_stop(wamp1_server *s); /* async-signal-safe, any thread */
-WAMP1_API int wamp1_server_stopping(const wamp1_server *s); /* stop was asked for */
+WAMP1_API int wamp1_server_stopping(const wamp1_server *s); /* 1 once stop was asked for, else 0 */
 /* Closes listeners and connections (1001), waits up to timeout_ms, frees the rest; 0. The
    server (and its port and the built-in block) can be initialized again afterwards. */
 WAMP1_API int wamp1_server_shutdown(wamp1_server *s, uint32_t timeout_ms);
@@ -1083,16 +1083,20 @@ WAMP1_API wamp1_timer_id wamp1_timer_start(wamp1_server *s, uint32_t ms, uint32_
 WAMP1_API int wamp1_timer_stop(wamp1_server *s, wamp1_timer_id t);
 /* Another socket in the same loop (a database or broker client): fn is called with the
    ready events (WAMP1_POLLIN/OUT/ERR/HUP) of those asked for. WAMP1_MAX_WATCHES at a
-   time; 0 or -1. Change the events with wamp1_watch_events(), and unwatch before closing. */
+   time. Each returns 0, or -1: the table is full (WAMP1_ERR_LIMIT), the socket is already
+   watched (wamp1_watch) or not watched (the other two), or the port refused it. Change the
+   events with wamp1_watch_events(), and unwatch before closing. */
 typedef void (*wamp1_watch_fn)(wamp1_server *s, wamp1_socket sock, unsigned events, void *user);
 WAMP1_API int wamp1_watch(wamp1_server *s, wamp1_socket sock, unsigned events,
                           wamp1_watch_fn fn, void *user);
 WAMP1_API int wamp1_watch_events(wamp1_server *s, wamp1_socket sock, unsigned events);
 WAMP1_API int wamp1_unwatch(wamp1_server *s, wamp1_socket sock);
-/* Iterate open WebSocket connections: pass NULL first. */
+/* Iterate open WebSocket connections: pass NULL first; NULL after the last. */
 WAMP1_API wamp1_conn *wamp1_server_next_conn(wamp1_server *s, wamp1_conn *prev);
 
-/* Connections. */
+/* Connections. A handle (id 0 for NULL) outlives its connection: lookup returns the
+   connection, or NULL once it has closed and its slot was reused. is_open: 1 while
+   WebSocket messages can be sent, else 0. */
 WAMP1_API wamp1_conn_id wamp1_conn_handle(const wamp1_conn *c);
 WAMP1_API wamp1_conn *wamp1_conn_lookup(wamp1_server *s, wamp1_conn_id id);
 WAMP1_API wamp1_server *wamp1_conn_server(const wamp1_conn *c);
@@ -1100,7 +1104,8 @@ WAMP1_API const wamp1_addr *wamp1_conn_peer(const wamp1_conn *c);
 WAMP1_API void wamp1_conn_set_user(wamp1_conn *c, void *user);
 WAMP1_API void *wamp1_conn_user(const wamp1_conn *c);
 WAMP1_API int wamp1_conn_is_open(const wamp1_conn *c);
-/* Send a whole message. 0, or -1 when it cannot be queued (slow-consumer policy applied). */
+/* Send a whole message (_text and _binary too). 0, or -1 when it cannot be queued (not open,
+   or no room: the slow-consumer policy applied). */
 WAMP1_API int wamp1_conn_send(wamp1_conn *c, wamp1_opcode op, const void *data, size_t len);
 WAMP1_API int wamp1_conn_send_text(wamp1_conn *c, const char *text, size_t len);
 WAMP1_API int wamp1_conn_send_binary(wamp1_conn *c, const void *data, size_t len);
@@ -1110,7 +1115,8 @@ WAMP1_API int wamp1_conn_send_binary(wamp1_conn *c, const void *data, size_t len
 WAMP1_API wamp1_jwriter *wamp1_conn_json_begin(wamp1_conn *c, wamp1_frame_writer *fw);
 WAMP1_API int wamp1_conn_json_end(wamp1_frame_writer *fw);
 WAMP1_API int wamp1_conn_send_failed(wamp1_conn *c, size_t len);
-/* Queue an already encoded server frame (fan-out: encode once, copy to each receiver). */
+/* Queue an already encoded server frame (fan-out: encode once, copy to each receiver);
+   0 or -1 as wamp1_conn_send. */
 WAMP1_API int wamp1_conn_send_frame(wamp1_conn *c, const void *frame, size_t len);
 /* Start the close handshake (code 0 sends a close frame without a code). */
 WAMP1_API void wamp1_conn_close(wamp1_conn *c, int code, const char *reason);
@@ -1132,7 +1138,8 @@ WAMP1_API int wamp1_conn_has_session(const wamp1_conn *c);
 WAMP1_API size_t wamp1_conn_send_pending(const wamp1_conn *c);
 WAMP1_API size_t wamp1_conn_send_space(const wamp1_conn *c);
 
-/* The middleware chain. */
+/* The middleware chain: links are the caller's (never copied), so adding cannot fail;
+   wamp1_server_links returns the first one (NULL: none). */
 WAMP1_API void wamp1_server_add_link(wamp1_server *s, wamp1_link *link);
 WAMP1_API wamp1_link *wamp1_server_links(wamp1_server *s);
 WAMP1_API void wamp1_server_remove_link(wamp1_server *s, wamp1_link *link);
@@ -1141,7 +1148,8 @@ WAMP1_API void wamp1_server_remove_link(wamp1_server *s, wamp1_link *link);
    WAMP1_ATTR_KEY_SIZE - 1 bytes), WAMP1_MAX_ATTRS_PER_CONN per connection from a pool of
    WAMP1_MAX_ATTRS, cleared when the connection closes. Setters return 0, -1 (key or value
    too long, or the connection is gone) or -2 (pool full, reported as WAMP1_ERR_LIMIT);
-   getters return 0, or -1 when the key is absent or holds another type. */
+   getters return 0, or -1 when the key is absent or holds another type; type_of returns
+   WAMP1_ATTR_NONE for an absent key; remove returns 0, or -1 when the key is absent. */
 typedef enum wamp1_attr_type {
     WAMP1_ATTR_NONE = 0, WAMP1_ATTR_INT, WAMP1_ATTR_DOUBLE, WAMP1_ATTR_PTR, WAMP1_ATTR_BYTES
 } wamp1_attr_type;
@@ -1163,14 +1171,19 @@ WAMP1_API size_t wamp1_frame_header(uint8_t out[10], wamp1_opcode op, int fin, u
    (== n when all are valid so far), so a return below n is the offset of the first bad
    byte. wamp1_utf8_complete() tells whether the text ended on a character boundary. */
 WAMP1_API size_t wamp1_utf8_validate(uint32_t *state, const uint8_t *p, size_t n);
-WAMP1_API int wamp1_utf8_complete(uint32_t state);
+WAMP1_API int wamp1_utf8_complete(uint32_t state); /* 1 or 0 */
+/* 1 when a peer may send code in a close frame (RFC 6455 7.4), else 0. */
 WAMP1_API int wamp1_close_code_valid(int code);
 WAMP1_API void wamp1_sha1(const void *data, size_t len, uint8_t out[20]);
+/* Base64 with padding into out (4 * ((n + 2) / 3) + 1 bytes); returns the length, without
+   the NUL it writes. */
 WAMP1_API size_t wamp1_base64_encode(const uint8_t *in, size_t n, char *out);
 /* Sec-WebSocket-Accept for a key (28 characters + NUL). */
 WAMP1_API void wamp1_ws_accept_key(const char *key, size_t key_len, char out[29]);
 /* Header value lookup (case-insensitive name); NULL if absent. */
 WAMP1_API const char *wamp1_request_header(const wamp1_request *r, const char *name, size_t *len);
+/* The reason phrase of an HTTP status; "" for one it does not know (and, with
+   WAMP1_NO_ERROR_TEXT, for every status but 200). */
 WAMP1_API const char *wamp1_http_status_text(int status);
 
 /* ======================================================================== */
@@ -1616,7 +1629,7 @@ typedef struct wamp1_wamp_stats {
    built-in block in use by another server, or a route of cfg->routes that does not fit. */
 WAMP1_API int wamp1_app_init_checked(wamp1_app *app, const wamp1_app_config *cfg, uint32_t stamp);
 #define wamp1_app_init(app, cfg) wamp1_app_init_checked((app), (cfg), WAMP1_CONFIG_STAMP)
-WAMP1_API wamp1_server *wamp1_app_server(wamp1_app *app);
+WAMP1_API wamp1_server *wamp1_app_server(wamp1_app *app); /* the app's own server */
 /* 0, or -1 (listener table full, or the port cannot listen; the error hook says which). */
 WAMP1_API int wamp1_app_listen(wamp1_app *app);
 /* One loop iteration: 0, or -1 when the port's wait failed. */
@@ -1629,7 +1642,7 @@ WAMP1_API void wamp1_app_stop(wamp1_app *app);
    The app can be initialized again afterwards. */
 WAMP1_API int wamp1_app_shutdown(wamp1_app *app, uint32_t timeout_ms);
 WAMP1_API void wamp1_app_stats(const wamp1_app *app, wamp1_wamp_stats *out);
-WAMP1_API wamp1_app *wamp1_conn_app(const wamp1_conn *c);
+WAMP1_API wamp1_app *wamp1_conn_app(const wamp1_conn *c); /* the app a connection belongs to */
 
 /* Routing. Each returns 0, or -1 when the argument is missing or the table is full
    (WAMP1_MAX_ROUTES, WAMP1_MAX_HANDLERS, WAMP1_MAX_MIDDLEWARE; the error hook is told
@@ -1645,11 +1658,16 @@ WAMP1_API int wamp1_app_add_handler_checked(wamp1_app *app, const char *name, co
 #define wamp1_app_add_topic(app, p, h) wamp1_app_add_topic_checked((app), (p), (h), WAMP1_CONFIG_STAMP)
 #define wamp1_app_add_handler(app, n, h) wamp1_app_add_handler_checked((app), (n), (h), WAMP1_CONFIG_STAMP)
 WAMP1_API int wamp1_app_add_middleware(wamp1_app *app, wamp1_middleware_fn fn, void *user);
-/* Match a full URI against a pattern; 1 on a match (m may be NULL). */
+/* Match a full URI against a pattern; 1 on a match (m may be NULL), else 0. match_get
+   returns a {name} parameter's value (not terminated; *len its length), or NULL. */
 WAMP1_API int wamp1_route_match(const char *pattern, const char *uri, size_t len, wamp1_match *m);
 WAMP1_API const char *wamp1_match_get(const wamp1_match *m, const char *name, size_t *len);
 
-/* Answering calls */
+/* Answering calls. A call is answered once: result_begin/error_begin return the writer for
+   the one value (NULL when the call was already answered or its caller has gone); the _end
+   functions, result_json and error return 0 when the answer was queued, -1 when it was
+   already answered, the caller has gone, or it did not fit (then a short CALLERROR
+   "result larger than the send buffer" goes out instead and WAMP1_ERR_LIMIT is reported). */
 WAMP1_API int wamp1_call_arg(const wamp1_call *call, unsigned i); /* token index or -1 */
 /* The callID as the client wrote it (JSON string contents, escapes kept; not terminated). */
 WAMP1_API const char *wamp1_call_id(const wamp1_call *call, size_t *len);
@@ -1663,7 +1681,7 @@ WAMP1_API wamp1_call_handle wamp1_call_defer(wamp1_call *call); /* id 0: no slot
 /* Take a deferred call back to answer it: 0, or -1 when the handle is stale. When the
    caller has gone, call->conn is NULL and answering does nothing. */
 WAMP1_API int wamp1_call_resume(wamp1_app *app, wamp1_call_handle h, wamp1_call *call);
-WAMP1_API const char *wamp1_error_uri_default(wamp1_call_status st);
+WAMP1_API const char *wamp1_error_uri_default(wamp1_call_status st); /* the spec's error URI */
 /* Is a deferred call still waiting (1), or answered / dropped with its caller (0)? */
 WAMP1_API int wamp1_call_live(const wamp1_app *app, wamp1_call_handle h);
 
@@ -1672,20 +1690,22 @@ WAMP1_API void wamp1_publish_broker(wamp1_publish *p); /* the standard receivers
 /* EVENT [8, topic, event] to the topic's subscribers; returns the number of receivers. */
 WAMP1_API int wamp1_app_publish(wamp1_app *app, const char *topic, const char *event_json,
                                 size_t len, const wamp1_publish_opts *opts);
+/* Subscribers of a topic (0 when it has none); 1 when c is subscribed to topic, else 0. */
 WAMP1_API int wamp1_app_topic_subscribers(const wamp1_app *app, const char *topic);
 WAMP1_API int wamp1_conn_subscribed(const wamp1_conn *c, const char *topic);
 /* Iterate topics: i from 0; returns the next used index >= i or -1. */
 WAMP1_API int wamp1_app_topic_next(const wamp1_app *app, int i, const char **uri, unsigned *subscribers);
 
-/* Sessions and CURIEs */
+/* Sessions and CURIEs. The WAMP sessionId of WELCOME (16 characters, NUL-terminated). */
 WAMP1_API const char *wamp1_conn_session_id(const wamp1_conn *c);
 /* Resolve a URI or CURIE as this connection's PREFIXes say; returns the length or -1. */
 WAMP1_API int wamp1_conn_resolve_curie(const wamp1_conn *c, const char *in, size_t n, char *out, size_t cap);
-/* Send an EVENT to one connection. */
+/* Send an EVENT to one connection: 0, or -1 as wamp1_conn_send. */
 WAMP1_API int wamp1_conn_event(wamp1_conn *c, const char *topic, const char *event_json, size_t len);
 
 /* From any thread: run fn(app, arg) in the loop, or publish there. 0, or -1 if the queue
-   is full. Needs the port's lock/unlock and wake. */
+   is full (WAMP1_QUEUE_SLOTS) or, for publish, topic and event together do not fit a slot
+   (WAMP1_QUEUE_SLOT_SIZE). Needs the port's lock/unlock and wake. */
 WAMP1_API int wamp1_app_post(wamp1_app *app, void (*fn)(wamp1_app *app, void *arg), void *arg);
 WAMP1_API int wamp1_app_publish_async(wamp1_app *app, const char *topic, const char *event_json,
                                       size_t len);
