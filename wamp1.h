@@ -225,7 +225,8 @@
    input reaches cfg.cb.on_error / wamp1_app_config.on_error with a reason. Setup calls
    beyond a table (wamp1_app_add_route/_rpc/_topic/_handler/_middleware, wamp1_server_listen,
    wamp1_timer_start, wamp1_watch) return -1 (0 handle) and report WAMP1_ERR_LIMIT naming
-   the macro to raise. wamp1_server_shutdown / wamp1_app_shutdown leave the server ready
+   the macro to raise; an init that refuses its configuration reports WAMP1_ERR_CONFIG with
+   the reason. wamp1_server_shutdown / wamp1_app_shutdown leave the server ready
    for another init, on the same port and the built-in block.
 
    8. LICENSE
@@ -891,7 +892,8 @@ typedef enum wamp1_error {
     WAMP1_ERR_MALFORMED,     /* a message the application layer rejected */
     WAMP1_ERR_LIMIT,         /* a pool or table of the application layer is full */
     WAMP1_ERR_NO_ROUTE,      /* a SUBSCRIBE or PUBLISH to a topic no route matches */
-    WAMP1_ERR_CONFIG         /* a file was compiled with other options than the library */
+    WAMP1_ERR_CONFIG         /* init refused the configuration (the reason says why), or a
+                                file was compiled with other options than the library */
 } wamp1_error;
 
 /* Slow-consumer policy: what happens when a send buffer cannot take a message. */
@@ -1051,7 +1053,8 @@ WAMP1_API size_t wamp1_server_memory_size(const wamp1_config *cfg);
 /* 0, or -1: no port (or one without a readiness call), buffers below 512/256 bytes, a small
    receive size out of range, cfg.memory too small for one connection (or for the buffer
    counts asked for), the built-in block in use, a default link that is configured but
-   compiled out, or the port refusing to watch its wake-up socket. */
+   compiled out, or the port refusing to watch its wake-up socket. cfg.cb.on_error hears
+   which (WAMP1_ERR_CONFIG, no connection; an app's on_error for wamp1_app_init). */
 WAMP1_API int wamp1_server_init_checked(wamp1_server *s, const wamp1_config *cfg, uint32_t stamp);
 #define wamp1_server_init(s, cfg) wamp1_server_init_checked((s), (cfg), WAMP1_CONFIG_STAMP)
 /* 0, or -1 (listener table full, or the port cannot listen; the error hook says which). */
@@ -3832,6 +3835,13 @@ WAMP1__DEF int wamp1_server_init_checked(wamp1_server *s, const wamp1_config *cf
     return wamp1__stamp_ok(stamp) ? wamp1__server_init(s, cfg) : -1;
 }
 
+/* init refuses the configuration: the error hook hears why (WAMP1_ERR_CONFIG, no connection) */
+static int wamp1__init_fail(const wamp1_config *cfg, const char *why) {
+    WAMP1_LOG(why);
+    if (cfg && cfg->cb.on_error) cfg->cb.on_error(NULL, WAMP1_ERR_CONFIG, why, cfg->user);
+    return -1;
+}
+
 static int wamp1__server_init(wamp1_server *s, const wamp1_config *cfg) {
     size_t need, per, have;
     uint32_t i, nr, ns, nq;
@@ -3839,14 +3849,17 @@ static int wamp1__server_init(wamp1_server *s, const wamp1_config *cfg) {
     /* the per-connection tables at the end are set up as they are used, so that memory
        of slots never used is never touched */
     memset(s, 0, offsetof(wamp1_server, pfds));
-    if (!cfg || !cfg->port || (!cfg->port->wait && !cfg->port->wait_events)) return -1;
-    if (cfg->port->wait_events && !cfg->port->watch) return -1;
+    if (!cfg) return -1;
+    if (!cfg->port || (!cfg->port->wait && !cfg->port->wait_events) ||
+        (cfg->port->wait_events && !cfg->port->watch))
+        return wamp1__init_fail(cfg, WAMP1__WHY("init: no port, or a port without wait() or watch()"));
     s->cfg = *cfg;
     wamp1__defaults(&s->cfg);
     s->port = s->cfg.port;
-    if (s->cfg.recv_buffer_size < 512 || s->cfg.send_buffer_size < 256) return -1;
+    if (s->cfg.recv_buffer_size < 512 || s->cfg.send_buffer_size < 256)
+        return wamp1__init_fail(cfg, WAMP1__WHY("init: recv_buffer_size below 512 or send_buffer_size below 256"));
     if (s->cfg.recv_small_size && (s->cfg.recv_small_size < 256 || s->cfg.recv_small_size >= s->cfg.recv_buffer_size))
-        return -1;
+        return wamp1__init_fail(cfg, WAMP1__WHY("init: recv_small_size must be at least 256 and below recv_buffer_size"));
     per = (size_t)s->cfg.recv_buffer_size + s->cfg.send_buffer_size;
     wamp1__buffer_counts(&s->cfg, &nr, &ns, &nq);
     need = wamp1__buffer_bytes(&s->cfg);
@@ -3854,18 +3867,21 @@ static int wamp1__server_init(wamp1_server *s, const wamp1_config *cfg) {
     have = s->cfg.memory_size;
     if (!mem) {
 #if WAMP1_STATIC_MEMORY_SIZE > 0
-        if (wamp1__static_used) return -1; /* the static block serves one server at a time */
+        if (wamp1__static_used) /* the static block serves one server at a time */
+            return wamp1__init_fail(cfg, WAMP1__WHY("init: the built-in block serves another server: give cfg.memory"));
         mem = wamp1__static_memory;
         have = sizeof wamp1__static_memory;
 #else
-        return -1;
+        return wamp1__init_fail(cfg, WAMP1__WHY("init: no cfg.memory, and WAMP1_STATIC_MEMORY_SIZE is 0"));
 #endif
     }
     if (have < need) {
         /* the block holds fewer buffers: with the default counts, fewer connections */
-        if (s->cfg.recv_buffers || s->cfg.send_buffers || s->cfg.recv_small_size) return -1;
+        if (s->cfg.recv_buffers || s->cfg.send_buffers || s->cfg.recv_small_size)
+            return wamp1__init_fail(cfg, WAMP1__WHY("init: the buffer memory is smaller than the buffer counts asked for"));
         s->cfg.max_connections = (uint32_t)(have / per);
-        if (!s->cfg.max_connections) return -1;
+        if (!s->cfg.max_connections)
+            return wamp1__init_fail(cfg, WAMP1__WHY("init: the buffer memory does not hold one connection's buffers"));
         nr = ns = s->cfg.max_connections;
     }
     s->memory = mem;
@@ -3905,12 +3921,14 @@ static int wamp1__server_init(wamp1_server *s, const wamp1_config *cfg) {
     s->stats.connections_max = s->nconns;
     s->stats.recv_buffers_max = nr;
     s->stats.send_buffers_max = ns;
-    if (wamp1__default_chain(s) != 0) return -1;
+    if (wamp1__default_chain(s) != 0)
+        return wamp1__init_fail(cfg, WAMP1__WHY("init: cfg.blocklist or cfg.origins set, but compiled out (WAMP1_NO_DEFAULT_LINKS)"));
     s->now = s->port->now_ms(s->port->ctx);
     if (s->port->wake_fd) {
         wamp1_socket w = s->port->wake_fd(s->port->ctx);
         if (w != WAMP1_INVALID_SOCKET) {
-            if (wamp1__watch(s, w, WAMP1__TAG_WAKE, WAMP1_POLLIN, 1) != 0) return -1;
+            if (wamp1__watch(s, w, WAMP1__TAG_WAKE, WAMP1_POLLIN, 1) != 0)
+                return wamp1__init_fail(cfg, WAMP1__WHY("init: the port refused to watch its wake-up socket"));
             s->wake_sock = w;
         }
     }

@@ -18,6 +18,7 @@ static wamp1_config cfg;
 static uint8_t mem[WAMP1_MAX_CONNECTIONS * (WAMP1_RECV_BUFFER_SIZE + WAMP1_SEND_BUFFER_SIZE)];
 static int ev_messages, ev_errors, ev_limit_errors, ev_open, ev_close;
 static wamp1_error ev_last_error;
+static char ev_last_why[160];
 
 static void cb_open(wamp1_conn *c, void *u) { (void)c; (void)u; ev_open++; }
 static void cb_close(wamp1_conn *c, int code, void *u) { (void)c; (void)code; (void)u; ev_close++; }
@@ -30,6 +31,7 @@ static void cb_error(wamp1_conn *c, wamp1_error e, const char *why, void *u) {
     (void)c; (void)u; (void)why;
     ev_errors++;
     ev_last_error = e;
+    snprintf(ev_last_why, sizeof ev_last_why, "%s", why);
     if (e == WAMP1_ERR_LIMIT) ev_limit_errors++;
 }
 
@@ -621,6 +623,47 @@ TEST(test_restart_on_same_port) {
     CHECK_EQ_INT((int)tp.watch_errors, 0);
 }
 
+/* init refuses a configuration out loud: -1, and the error hook hears WAMP1_ERR_CONFIG
+   with a reason that names what to change */
+static int init_refused(const char *needle) {
+    int rc;
+    ev_errors = 0;
+    ev_last_error = WAMP1_ERR_NONE;
+    ev_last_why[0] = 0;
+    rc = wamp1_server_init(&srv, &cfg);
+    if (rc != -1 || ev_errors != 1 || ev_last_error != WAMP1_ERR_CONFIG || !strstr(ev_last_why, needle)) {
+        printf("  init: rc %d, %d errors, last %d \"%s\" (wanted \"%s\")\n", rc, ev_errors,
+               (int)ev_last_error, ev_last_why, needle);
+        return 0;
+    }
+    return 1;
+}
+
+TEST(test_init_says_why) {
+    static uint8_t tiny[100];
+    setup_with(0, 0, 0);
+    CHECK_EQ_INT(wamp1_server_shutdown(&srv, 10), 0);
+    cfg.recv_buffer_size = 300;
+    CHECK(init_refused("recv_buffer_size"));
+    cfg.recv_buffer_size = 0;
+    cfg.recv_small_size = 100;
+    CHECK(init_refused("recv_small_size"));
+    cfg.recv_small_size = 0;
+    cfg.memory = tiny;
+    cfg.memory_size = sizeof tiny;
+    CHECK(init_refused("one connection"));
+    cfg.recv_buffers = 2;
+    CHECK(init_refused("buffer counts"));
+    cfg.recv_buffers = 0;
+    cfg.port = NULL;
+    CHECK(init_refused("port"));
+    cfg.port = &port;
+    cfg.memory = mem; /* and with a sane configuration it starts */
+    cfg.memory_size = sizeof mem;
+    CHECK_EQ_INT(wamp1_server_init(&srv, &cfg), 0);
+    CHECK_EQ_INT(wamp1_server_shutdown(&srv, 10), 0);
+}
+
 /* Init, shutdown, init again on the built-in buffer block: the server, then a WAMP app. */
 TEST(test_restart_static_block) {
     static wamp1_app app;
@@ -735,6 +778,7 @@ int main(void) {
     RUN(test_slots_and_handles);
     RUN(test_idle_costs_nothing);
     RUN(test_restart_on_same_port);
+    RUN(test_init_says_why);
     RUN(test_restart_static_block);
     RUN(test_setup_limits_reported);
     return t_summary("loop");
