@@ -1672,6 +1672,17 @@ WAMP1_API const char *wamp1_match_get(const wamp1_match *m, const char *name, si
    already answered, the caller has gone, or it did not fit (then a short CALLERROR
    "result larger than the send buffer" goes out instead and WAMP1_ERR_LIMIT is reported). */
 WAMP1_API int wamp1_call_arg(const wamp1_call *call, unsigned i); /* token index or -1 */
+/* Typed arguments (i from 0): 0 with the value in *out, or WAMP1_ARG_MISSING (fewer
+   arguments), WAMP1_ARG_TYPE (another JSON type; for _int also a fraction or a value beyond
+   int64_t, for _double one beyond a double) or, for _str, WAMP1_ARG_SPACE (the unescaped
+   string and its NUL do not fit cap: buf holds what fitted, *len the length it needs). */
+#define WAMP1_ARG_MISSING (-1)
+#define WAMP1_ARG_TYPE (-2)
+#define WAMP1_ARG_SPACE (-3)
+WAMP1_API int wamp1_call_arg_int(const wamp1_call *call, unsigned i, int64_t *out);
+WAMP1_API int wamp1_call_arg_double(const wamp1_call *call, unsigned i, double *out);
+WAMP1_API int wamp1_call_arg_bool(const wamp1_call *call, unsigned i, int *out);
+WAMP1_API int wamp1_call_arg_str(const wamp1_call *call, unsigned i, char *buf, size_t cap, size_t *len);
 /* The callID as the client wrote it (JSON string contents, escapes kept; not terminated). */
 WAMP1_API const char *wamp1_call_id(const wamp1_call *call, size_t *len);
 WAMP1_API wamp1_jwriter *wamp1_call_result_begin(wamp1_call *call); /* write one value */
@@ -1706,9 +1717,16 @@ WAMP1_API int wamp1_conn_resolve_curie(const wamp1_conn *c, const char *in, size
 /* Send an EVENT to one connection: 0, or -1 as wamp1_conn_send. */
 WAMP1_API int wamp1_conn_event(wamp1_conn *c, const char *topic, const char *event_json, size_t len);
 
-/* From any thread: run fn(app, arg) in the loop, or publish there. 0, or -1 if the queue
-   is full (WAMP1_QUEUE_SLOTS) or, for publish, topic and event together do not fit a slot
-   (WAMP1_QUEUE_SLOT_SIZE). Needs the port's lock/unlock and wake. */
+/* From any thread: run fn(app, arg) in the loop, or publish there. 0, or WAMP1_QUEUE_FULL
+   (-1: every one of WAMP1_QUEUE_SLOTS is taken, or fn is NULL); publish_async also
+   WAMP1_QUEUE_TOO_BIG (topic and event together do not fit WAMP1_QUEUE_SLOT_SIZE),
+   WAMP1_QUEUE_NO_ROUTE (no topic route matches the topic: add routes before other threads
+   publish) and WAMP1_QUEUE_BAD_JSON (the event is not one JSON value). Needs the port's
+   lock/unlock and wake. */
+#define WAMP1_QUEUE_FULL (-1)
+#define WAMP1_QUEUE_TOO_BIG (-2)
+#define WAMP1_QUEUE_NO_ROUTE (-3)
+#define WAMP1_QUEUE_BAD_JSON (-4)
 WAMP1_API int wamp1_app_post(wamp1_app *app, void (*fn)(wamp1_app *app, void *arg), void *arg);
 WAMP1_API int wamp1_app_publish_async(wamp1_app *app, const char *topic, const char *event_json,
                                       size_t len);
@@ -6643,6 +6661,40 @@ WAMP1__DEF int wamp1_call_arg(const wamp1_call *call, unsigned i) {
     return wamp1_json_array_get(call->toks, call->ntoks, 0, i + 3);
 }
 
+/* the token of argument i when it has type want: NULL, and *rc the reason, otherwise */
+static const wamp1_json_tok *wamp1__arg_of(const wamp1_call *call, unsigned i, wamp1_json_type want, int *rc) {
+    int k = wamp1_call_arg(call, i);
+    const wamp1_json_tok *t = k < 0 ? NULL : &call->toks[k];
+    *rc = !t ? WAMP1_ARG_MISSING : t->type != want ? WAMP1_ARG_TYPE : 0;
+    return *rc ? NULL : t;
+}
+
+WAMP1__DEF int wamp1_call_arg_int(const wamp1_call *call, unsigned i, int64_t *out) {
+    int rc;
+    const wamp1_json_tok *t = wamp1__arg_of(call, i, WAMP1_JSON_NUMBER, &rc);
+    return t && wamp1_json_get_int(call->json, t, out) != 0 ? WAMP1_ARG_TYPE : rc;
+}
+
+WAMP1__DEF int wamp1_call_arg_double(const wamp1_call *call, unsigned i, double *out) {
+    int rc;
+    const wamp1_json_tok *t = wamp1__arg_of(call, i, WAMP1_JSON_NUMBER, &rc);
+    return t && wamp1_json_get_double(call->json, t, out) != 0 ? WAMP1_ARG_TYPE : rc;
+}
+
+WAMP1__DEF int wamp1_call_arg_bool(const wamp1_call *call, unsigned i, int *out) {
+    int k = wamp1_call_arg(call, i);
+    if (k < 0) return WAMP1_ARG_MISSING;
+    if (call->toks[k].type != WAMP1_JSON_TRUE && call->toks[k].type != WAMP1_JSON_FALSE) return WAMP1_ARG_TYPE;
+    *out = call->toks[k].type == WAMP1_JSON_TRUE;
+    return 0;
+}
+
+WAMP1__DEF int wamp1_call_arg_str(const wamp1_call *call, unsigned i, char *buf, size_t cap, size_t *len) {
+    int rc;
+    const wamp1_json_tok *t = wamp1__arg_of(call, i, WAMP1_JSON_STRING, &rc);
+    return t && wamp1_json_unescape(call->json, t, buf, cap, len) != 0 ? WAMP1_ARG_SPACE : rc;
+}
+
 static void wamp1__pending_free_at(wamp1_app *app, unsigned i) {
     if (!app->pending[i].used) return;
     app->pending[i].used = 0;
@@ -7212,8 +7264,12 @@ WAMP1__DEF int wamp1_app_post(wamp1_app *app, void (*fn)(wamp1_app *app, void *a
 WAMP1__DEF int wamp1_app_publish_async(wamp1_app *app, const char *topic, const char *event_json,
                                        size_t len) {
     wamp1__qslot slot;
+    wamp1_match m;
     size_t tl = strlen(topic);
-    if (tl + len + 2 > WAMP1_QUEUE_SLOT_SIZE) return -1;
+    if (tl + len + 2 > WAMP1_QUEUE_SLOT_SIZE) return WAMP1_QUEUE_TOO_BIG;
+    if (!wamp1__route(app, WAMP1_ROUTE_TOPIC, topic, tl, &m)) return WAMP1_QUEUE_NO_ROUTE;
+    if (wamp1_json_validate(event_json, len, app->cfg.json_max_depth > 0 ? app->cfg.json_max_depth : WAMP1_JSON_DEPTH) != 0)
+        return WAMP1_QUEUE_BAD_JSON;
     slot.fn = NULL;
     slot.arg = NULL;
     slot.tlen = (uint16_t)tl;

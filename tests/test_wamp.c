@@ -115,6 +115,34 @@ static wamp1_call_status h_echo(wamp1_call *call, void *user) {
     return WAMP1_CALL_OK;
 }
 
+/* typed access to arguments: answers what each accessor returned for argument 0 */
+static wamp1_call_status h_typed(wamp1_call *call, void *user) {
+    wamp1_jwriter *w = wamp1_call_result_begin(call);
+    int64_t iv = 0;
+    double dv = 0;
+    int bv = -1, ri, rd, rb, rs;
+    char buf[8];
+    size_t len = 0;
+    (void)user;
+    ri = wamp1_call_arg_int(call, 0, &iv);
+    rd = wamp1_call_arg_double(call, 0, &dv);
+    rb = wamp1_call_arg_bool(call, 0, &bv);
+    rs = wamp1_call_arg_str(call, 0, buf, sizeof buf, &len);
+    wamp1_jw_array_begin(w);
+    wamp1_jw_int(w, ri);
+    wamp1_jw_int(w, ri == 0 ? iv : 0);
+    wamp1_jw_int(w, rd);
+    wamp1_jw_double(w, rd == 0 ? dv : 0);
+    wamp1_jw_int(w, rb);
+    wamp1_jw_int(w, rb == 0 ? bv : -1);
+    wamp1_jw_int(w, rs);
+    wamp1_jw_string(w, rs == 0 || rs == WAMP1_ARG_SPACE ? buf : "", (size_t)-1);
+    wamp1_jw_int(w, (int64_t)len);
+    wamp1_jw_array_end(w);
+    (void)wamp1_call_result_end(call);
+    return WAMP1_CALL_OK;
+}
+
 /* the procedure URI the handler was called for */
 static wamp1_call_status h_uri(wamp1_call *call, void *user) {
     (void)user;
@@ -696,6 +724,35 @@ TEST(test_call_routes) {
     CHECK(!wamp1_route_match("http://x/room/{room}", "http://x/room/a?b", 17, NULL));
     CHECK(wamp1_route_match("http://x/room/{room}", "http://x/room/a/b", 15, NULL)); /* length honoured */
     CHECK(wamp1_route_match("a{x}c", "abbc", 4, &m) && m.count == 1 && m.params[0].value_len == 2);
+}
+
+/* wamp1_call_arg_int/_double/_bool/_str: the value, or why not */
+TEST(test_call_typed_args) {
+    static const wamp1_handler ht = {h_typed, 0, 0, 0, 0};
+    int cl;
+    setup();
+    CHECK_EQ_INT(wamp1_app_add_rpc(&g_app, "http://x/typed", &ht), 0);
+    cl = WCONNECT();
+    send_text(cl, "[2,\"a\",\"http://x/typed\"]"); /* no argument */
+    EXPECT_MSG(cl, "[3,\"a\",[-1,0,-1,0,-1,-1,-1,\"\",0]]");
+    send_text(cl, "[2,\"b\",\"http://x/typed\",42]");
+    EXPECT_MSG(cl, "[3,\"b\",[0,42,0,42,-2,-1,-2,\"\",0]]");
+    send_text(cl, "[2,\"c\",\"http://x/typed\",2.5]"); /* not an integer, a double */
+    EXPECT_MSG(cl, "[3,\"c\",[-2,0,0,2.5,-2,-1,-2,\"\",0]]");
+    send_text(cl, "[2,\"d\",\"http://x/typed\",1e400]"); /* beyond a double */
+    EXPECT_MSG(cl, "[3,\"d\",[-2,0,-2,0,-2,-1,-2,\"\",0]]");
+    send_text(cl, "[2,\"e\",\"http://x/typed\",true]");
+    EXPECT_MSG(cl, "[3,\"e\",[-2,0,-2,0,0,1,-2,\"\",0]]");
+    send_text(cl, "[2,\"f\",\"http://x/typed\",false,1]");
+    EXPECT_MSG(cl, "[3,\"f\",[-2,0,-2,0,0,0,-2,\"\",0]]");
+    send_text(cl, "[2,\"g\",\"http://x/typed\",\"a\\u00e9\"]"); /* unescaped: a + 2 bytes */
+    EXPECT_MSG(cl, "[3,\"g\",[-2,0,-2,0,-2,-1,0,\"a\u00e9\",3]]");
+    send_text(cl, "[2,\"h\",\"http://x/typed\",\"12345678\"]"); /* 8 + NUL > 8 */
+    EXPECT_MSG(cl, "[3,\"h\",[-2,0,-2,0,-2,-1,-3,\"1234567\",8]]");
+    send_text(cl, "[2,\"i\",\"http://x/typed\",null]");
+    EXPECT_MSG(cl, "[3,\"i\",[-2,0,-2,0,-2,-1,-2,\"\",0]]");
+    send_text(cl, "[2,\"j\",\"http://x/typed\",\"7\"]"); /* a string is not a number */
+    EXPECT_MSG(cl, "[3,\"j\",[-2,0,-2,0,-2,-1,0,\"7\",1]]");
 }
 
 TEST(test_call_priorities) {
@@ -1984,7 +2041,7 @@ TEST(test_queue) {
     /* full after WAMP1_QUEUE_SLOTS entries */
     for (i = 0; i < WAMP1_QUEUE_SLOTS; i++) CHECK_EQ_INT(wamp1_app_post(&g_app, posted_fn, &posted_runs), 0);
     CHECK_EQ_INT(wamp1_app_post(&g_app, posted_fn, &posted_runs), -1);
-    CHECK_EQ_INT(wamp1_app_publish_async(&g_app, "http://x/t/q", "1", 1), -1);
+    CHECK_EQ_INT(wamp1_app_publish_async(&g_app, "http://x/t/q", "1", 1), WAMP1_QUEUE_FULL);
     CHECK_EQ_INT(wstats().queue_full, 2);
     (void)wamp1_app_poll(&g_app, 0);
     CHECK_EQ_INT(posted_runs, 1 + WAMP1_QUEUE_SLOTS);
@@ -2000,13 +2057,13 @@ TEST(test_queue) {
         static char big[WAMP1_QUEUE_SLOT_SIZE + 8];
         memset(big, ' ', sizeof big - 1);
         big[0] = '1';
-        CHECK_EQ_INT(wamp1_app_publish_async(&g_app, "http://x/t/q", big, sizeof big - 1), -1);
+        CHECK_EQ_INT(wamp1_app_publish_async(&g_app, "http://x/t/q", big, sizeof big - 1), WAMP1_QUEUE_TOO_BIG);
     }
-    /* an invalid event is dropped when its turn comes */
-    errors_reset();
-    CHECK_EQ_INT(wamp1_app_publish_async(&g_app, "http://x/t/q", "{x", 2), 0);
+    /* each refusal says why, and nothing is queued */
+    CHECK_EQ_INT(wamp1_app_publish_async(&g_app, "http://elsewhere/t", "1", 1), WAMP1_QUEUE_NO_ROUTE);
+    CHECK_EQ_INT(wamp1_app_publish_async(&g_app, "http://x/t/q", "{x", 2), WAMP1_QUEUE_BAD_JSON);
+    CHECK_EQ_INT(wamp1_app_publish_async(&g_app, "http://x/t/q", "1 2", 3), WAMP1_QUEUE_BAD_JSON);
     pump(2);
-    CHECK_EQ_INT(err_count[WAMP1_ERR_MALFORMED], 1);
     EXPECT_NONE(a);
     /* work posted while the queue runs waits for the next poll */
     repost_runs = 0;
@@ -2405,6 +2462,7 @@ int main(void) {
     RUN(test_welcome_server_ident);
     RUN(test_handshake_subprotocol);
     RUN(test_call_routes);
+    RUN(test_call_typed_args);
     RUN(test_call_priorities);
     RUN(test_call_handler_names);
     RUN(test_call_errors);
