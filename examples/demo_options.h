@@ -4,13 +4,15 @@
    Include after wamp1.h (implementation), <stdio.h>, <stdlib.h>, <errno.h> and
    ../demo_routes.h. DEMO_NAME names the program in messages. Then:
 
-       if (demo_parse_options(argc, argv, WAMP1_MAX_CONNECTIONS) != 0) return 2;
+       int rc = demo_parse_options(argc, argv, WAMP1_MAX_CONNECTIONS);
+       if (rc != 0) return rc < 0 ? 0 : rc;    (-1: --help was printed)
        demo_configure(&cfg);   (after setting cfg.server.port)
 
    The options (shared/spec/examples-contract.md): --host, --port, --allow-origin (repeatable),
    --block (repeatable), --keepalive, --max-connections, --session-dir, --tls-cert/--tls-key,
    --slow-consumer close|drop. Every option takes one value; a bad one prints one line on
-   stderr and gives 2. */
+   stderr (with the allowed values) and gives 2; --help prints the usage on stdout and gives
+   -1, for an exit status of 0. */
 #ifndef DEMO_OPTIONS_H
 #define DEMO_OPTIONS_H
 
@@ -33,9 +35,28 @@ static unsigned demo_origin_count;
 static wamp1_session_provider demo_sessions;
 
 static int demo_usage(const char *msg, const char *arg) {
-    fprintf(stderr, DEMO_NAME ": %s%s%s (see the header of examples/posix/demo.c for the options)\n",
+    fprintf(stderr, DEMO_NAME ": %s%s%s (" DEMO_NAME " --help lists the options)\n",
             msg, arg ? ": " : "", arg ? arg : "");
     return 2;
+}
+
+static int demo_help(unsigned long pool) {
+    printf("usage: " DEMO_NAME " [OPTION VALUE]...\n"
+           "The WAMP v1 demo server: RPC, PubSub and CURIEs on ws://HOST:PORT/ (subprotocol wamp).\n"
+           "  --host ADDR              address to listen on (default 127.0.0.1; :: for IPv6)\n"
+           "  --port N                 0 to 65535, 0 for any free port (default 8080)\n"
+           "  --allow-origin HOST      allow browsers from this origin host only (repeatable)\n"
+           "  --block ADDR[/BITS]      answer 403 to these peers (repeatable, IPv4 or IPv6)\n"
+           "  --keepalive SECONDS      0 to 86400: ping idle sessions, close silent ones (default 30)\n"
+           "  --max-connections N      1 to %lu (default %lu)\n"
+           "  --session-dir DIR        read PHP web sessions (PHPSESSID) from this directory\n"
+           "  --tls-cert FILE --tls-key FILE   serve wss:// (builds with mbedTLS)\n"
+           "  --slow-consumer close|drop  what a client that reads too slowly gets (default close)\n"
+           "  --help                   this text\n"
+           "The first line on standard output is \"listening on ADDR:PORT\"; SIGINT or SIGTERM stop it.\n"
+           "Routes: see the header of examples/posix/demo.c.\n",
+           pool, pool);
+    return -1;
 }
 
 static int demo_parse_uint(const char *s, unsigned long max, unsigned long *out) {
@@ -60,15 +81,19 @@ static int demo_parse_options(int argc, char **argv, unsigned long pool) {
                          (uint16_t)(sizeof demo_block_rules / sizeof demo_block_rules[0]));
     for (i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) return demo_help(pool);
         if (!v) return demo_usage("missing value or unknown option", a);
         if (strcmp(a, "--host") == 0) demo_opt.host = v;
         else if (strcmp(a, "--port") == 0) {
-            if (demo_parse_uint(v, 65535, &demo_opt.port) != 0) return demo_usage("bad --port", v);
+            if (demo_parse_uint(v, 65535, &demo_opt.port) != 0) return demo_usage("--port takes 0 to 65535", v);
         } else if (strcmp(a, "--keepalive") == 0) {
-            if (demo_parse_uint(v, 86400, &demo_opt.keepalive) != 0) return demo_usage("bad --keepalive", v);
+            if (demo_parse_uint(v, 86400, &demo_opt.keepalive) != 0) return demo_usage("--keepalive takes 0 to 86400 seconds", v);
         } else if (strcmp(a, "--max-connections") == 0) {
-            if (demo_parse_uint(v, pool, &demo_opt.max_conns) != 0 || demo_opt.max_conns == 0)
-                return demo_usage("bad --max-connections", v);
+            if (demo_parse_uint(v, pool, &demo_opt.max_conns) != 0 || demo_opt.max_conns == 0) {
+                char what[64];
+                snprintf(what, sizeof what, "--max-connections takes 1 to %lu", pool);
+                return demo_usage(what, v);
+            }
         } else if (strcmp(a, "--session-dir") == 0) demo_opt.session_dir = v;
         else if (strcmp(a, "--block") == 0) {
             if (wamp1_blocklist_add(&demo_blocklist, v) != 0) return demo_usage("bad or too many --block", v);

@@ -79,7 +79,10 @@ int main(int argc, char **argv) {
     void *mem;
     struct sigaction sa;
 
-    if (demo_parse_options(argc, argv, WAMP1_MAX_CONNECTIONS) != 0) return 2;
+    {
+        int rc = demo_parse_options(argc, argv, WAMP1_MAX_CONNECTIONS);
+        if (rc != 0) return rc < 0 ? 0 : rc; /* -1: --help */
+    }
 #ifndef WAMP1_WITH_MBEDTLS
     if (demo_opt.tls_cert) return demo_usage("this build has no TLS support", NULL);
 #endif

@@ -37,8 +37,21 @@ static void on_signal(int sig) {
 
 static int usage(const char *msg, const char *arg) {
     fprintf(stderr, "echo: %s%s%s (usage: echo [--host ADDR] [--port N] [--max-message BYTES] "
-                    "[--max-connections N])\n", msg, arg ? ": " : "", arg ? arg : "");
+                    "[--max-connections N]; echo --help)\n", msg, arg ? ": " : "", arg ? arg : "");
     return 2;
+}
+
+static int help(void) {
+    printf("usage: echo [--host ADDR] [--port N] [--max-message BYTES] [--max-connections N]\n"
+           "A WebSocket echo server: every message comes back as it was sent.\n"
+           "  --host ADDR           address to listen on (default 127.0.0.1; :: for IPv6)\n"
+           "  --port N              0 to 65535, 0 for any free port (default 9001)\n"
+           "  --max-message BYTES   1 to 1073741824 (default 16777216)\n"
+           "  --max-connections N   1 to %lu (default 64)\n"
+           "  --help                this text\n"
+           "The first line on standard output is \"listening on ADDR:PORT\"; SIGINT or SIGTERM stop it.\n",
+           (unsigned long)WAMP1_MAX_CONNECTIONS);
+    return 0;
 }
 
 static int parse_uint(const char *s, unsigned long max, unsigned long *out) {
@@ -65,17 +78,21 @@ int main(int argc, char **argv) {
 
     for (i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) return help();
         if (strcmp(a, "--host") == 0 && v) { host = v; i++; }
         else if (strcmp(a, "--port") == 0) {
-            if (parse_uint(v, 65535, &port_no) != 0) return usage("bad --port", v);
+            if (parse_uint(v, 65535, &port_no) != 0) return usage("--port takes 0 to 65535", v);
             i++;
         } else if (strcmp(a, "--max-message") == 0) {
             if (parse_uint(v, 1ul << 30, &max_message) != 0 || max_message == 0)
-                return usage("bad --max-message", v);
+                return usage("--max-message takes 1 to 1073741824", v);
             i++;
         } else if (strcmp(a, "--max-connections") == 0) {
-            if (parse_uint(v, WAMP1_MAX_CONNECTIONS, &max_conns) != 0 || max_conns == 0)
-                return usage("bad --max-connections", v);
+            if (parse_uint(v, WAMP1_MAX_CONNECTIONS, &max_conns) != 0 || max_conns == 0) {
+                char what[64];
+                snprintf(what, sizeof what, "--max-connections takes 1 to %lu", (unsigned long)WAMP1_MAX_CONNECTIONS);
+                return usage(what, v);
+            }
             i++;
         } else return usage("unknown option", a);
     }

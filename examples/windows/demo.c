@@ -62,7 +62,10 @@ int main(int argc, char **argv) {
     /* "\n" stays "\n": the listening line is read by programs */
     (void)_setmode(_fileno(stdout), _O_BINARY);
     (void)_setmode(_fileno(stderr), _O_BINARY);
-    if (demo_parse_options(argc, argv, WAMP1_MAX_CONNECTIONS) != 0) return 2;
+    {
+        int rc = demo_parse_options(argc, argv, WAMP1_MAX_CONNECTIONS);
+        if (rc != 0) return rc < 0 ? 0 : rc; /* -1: --help */
+    }
     if (demo_opt.tls_cert) return demo_usage("this build has no TLS support", NULL);
 
     if (wamp1_win32_init(&win, &port) != 0) return demo_usage("cannot start Winsock", NULL);

@@ -781,6 +781,21 @@ def test_bad_options():
 
 
 @test
+def test_help_and_ranges():
+    for flag in ("--help", "-h"):
+        rc, out, err = H.run_demo_expect_exit([flag])
+        check(rc == 0, "%s: exit status %r, expected 0" % (flag, rc))
+        check(out.startswith("usage: demo") and err == "", "%s: usage on stdout only: %r / %r" % (flag, out[:100], err))
+        for opt in ("--host", "--port", "--allow-origin", "--block", "--keepalive", "--max-connections",
+                    "--session-dir", "--tls-cert", "--tls-key", "--slow-consumer"):
+            check(opt in out, "%s: the usage does not mention %s" % (flag, opt))
+    for args, rng in ((["--port", "70000"], "0 to 65535"), (["--keepalive", "90000"], "0 to 86400"),
+                      (["--max-connections", "0"], "1 to ")):
+        rc, out, err = H.run_demo_expect_exit(args)
+        check(rc == 2 and rng in err, "%s: the message should give the range %r: %r" % (args, rng, err))
+
+
+@test
 def test_port_in_use():
     for fam, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
         s = socket.socket(fam, socket.SOCK_STREAM)

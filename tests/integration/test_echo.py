@@ -388,6 +388,20 @@ def t_bad_options():
         check_exit2(args, " ".join(args))
 
 
+def t_help_and_ranges():
+    for flag in ("--help", "-h"):
+        rc, out, err = run_bad([flag])
+        require(rc == 0, "%s: exit status %s, expected 0" % (flag, rc))
+        require(out.startswith("usage: echo") and err == "", "%s: usage on stdout only, got %r / %r"
+                % (flag, out[:100], err[:100]))
+        for opt in ("--host", "--port", "--max-message", "--max-connections"):
+            require(opt in out, "%s: the usage does not mention %s" % (flag, opt))
+    for args, rng in ((["--port", "70000"], "0 to 65535"), (["--max-message", "0"], "1 to 1073741824"),
+                      (["--max-connections", "0"], "1 to ")):
+        rc, out, err = run_bad(args)
+        require(rc == 2 and rng in err, "%s: the message should give the range %r: %r" % (args, rng, err))
+
+
 def t_port_in_use():
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
@@ -476,6 +490,7 @@ def main():
     run("SIGINT: open clients get close 1001, exit status 0 within 2 s", shutdown_test(signal.SIGINT))
     run("bad options: exit status 2, one line on stderr", t_bad_options)
     run("port already in use: exit status 2, one line on stderr", t_port_in_use)
+    run("--help: usage on stdout, exit 0; out-of-range values name the range", t_help_and_ranges)
     if ipv6_available():
         run("--host ::1: echo over IPv6 loopback", t_ipv6)
     else:
