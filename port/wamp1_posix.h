@@ -1,7 +1,7 @@
 /* wamp1_posix.h - the POSIX port of wamp1.h: BSD sockets, poll(), IPv4 and IPv6.
 
-   Include it after wamp1.h in the one file that defines WAMP1_IMPLEMENTATION (or in any
-   single file: its functions are static):
+   Include it after wamp1.h, in the file that defines WAMP1_IMPLEMENTATION or in any other
+   (its functions are static and use only the public API):
 
        #define WAMP1_IMPLEMENTATION
        #include "wamp1.h"
@@ -20,9 +20,19 @@
    Sockets are non-blocking; EINTR is retried, EAGAIN becomes WAMP1_IO_WOULDBLOCK, SIGPIPE
    is never raised (MSG_NOSIGNAL or SO_NOSIGPIPE). Host names go through getaddrinfo();
    "::" listens on IPv6 and, where the system allows it, on IPv4 too.
+
+   Feature-test macros: it needs POSIX.1-2008 (getaddrinfo, clock_gettime, pthreads). With
+   a strict -std=c99 or -std=c11, define _POSIX_C_SOURCE 200809L before the first #include
+   of the file (or on the command line); the gnu99/gnu11 defaults need nothing. A strict
+   build on glibc without it stops here with a message instead of a cascade of errors.
 */
 #ifndef WAMP1_POSIX_H_INCLUDED
 #define WAMP1_POSIX_H_INCLUDED
+
+#if defined(__GLIBC__) && defined(__STRICT_ANSI__) && !defined(_POSIX_C_SOURCE) && \
+    !defined(_XOPEN_SOURCE) && !defined(_GNU_SOURCE) && !defined(_DEFAULT_SOURCE)
+#error "port/wamp1_posix.h needs POSIX.1-2008: #define _POSIX_C_SOURCE 200809L before the first #include"
+#else /* the rest of the port */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -87,7 +97,14 @@ static int wamp1__posix_listen(void *ctx, const char *host, uint16_t port, wamp1
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE;
-    service[wamp1__fmt_u(port, service)] = 0;
+    { /* the port as decimal text, for getaddrinfo */
+        char rev[5];
+        size_t n = 0, k = 0;
+        unsigned v = port;
+        do rev[n++] = (char)('0' + v % 10u); while ((v /= 10u) != 0 && n < sizeof rev);
+        while (n) service[k++] = rev[--n];
+        service[k] = 0;
+    }
     if (getaddrinfo(host && *host ? host : NULL, service, &hints, &res) != 0) return -1;
     for (ai = res; ai; ai = ai->ai_next) {
         int one = 1;
@@ -330,4 +347,5 @@ WAMP1__POSIX_FN void wamp1_posix_free(wamp1_posix *p) {
     (void)pthread_mutex_destroy(&p->mutex);
 }
 
+#endif /* POSIX.1-2008 */
 #endif /* WAMP1_POSIX_H_INCLUDED */

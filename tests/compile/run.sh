@@ -26,6 +26,20 @@ done
 printf '#define WAMP1_MAX_CONNECTIONS 3\n#define WAMP1_MAX_ROUTES 11\n' > build/cfgfile.h
 printf '#include "wamp1.h"\ntypedef char seen[WAMP1_MAX_CONNECTIONS == 3 && WAMP1_MAX_ROUTES == 11 ? 1 : -1];\n' > build/cfgfile.c
 try "WAMP1_CONFIG_FILE" gcc -std=c99 $W '-DWAMP1_CONFIG_FILE="cfgfile.h"' -I. -Ibuild -c build/cfgfile.c -o build/cfgfile.o
+# a port header in a file of its own, linked against the implementation in another: the
+# ports use only the public API
+printf '#define WAMP1_IMPLEMENTATION\n#include "wamp1.h"\n' > build/sep_impl.c
+printf '#include "wamp1.h"\n#include "port/wamp1_posix.h"\nint main(void) {\n  static wamp1_posix px; static wamp1_port port; static wamp1_server s; wamp1_config c;\n  if (wamp1_posix_init(&px, &port) != 0) return 1;\n  memset(&c, 0, sizeof c); c.port = &port;\n  if (wamp1_server_init(&s, &c) != 0 || wamp1_server_listen(&s) != 0) return 1;\n  return wamp1_server_port(&s) != 0 && wamp1_server_shutdown(&s, 0) == 0 ? 0 : 1;\n}\n' > build/sep_user.c
+try "port in its own file (gcc)" sh -c "gcc -std=c99 $W -Wstrict-prototypes -D_POSIX_C_SOURCE=200809L -I. -c build/sep_impl.c -o build/sep_impl.o && gcc -std=c99 $W -Wstrict-prototypes -D_POSIX_C_SOURCE=200809L -I. -c build/sep_user.c -o build/sep_user.o && gcc build/sep_impl.o build/sep_user.o -o build/sep -lpthread && ./build/sep"
+try "port in its own file (g++ user)" sh -c "g++ -x c++ -std=c++11 $W -I. -c build/sep_user.c -o build/sep_user_cxx.o && g++ build/sep_impl.o build/sep_user_cxx.o -o build/sep_cxx -lpthread && ./build/sep_cxx"
+# a strict C build without the POSIX feature-test macro is stopped first by a clear error
+if gcc -std=c99 -I. -c build/sep_user.c -o build/refused.o >build/logs/compile-step.log 2>&1; then
+  fail=$((fail + 1)); echo "FAIL strict C without _POSIX_C_SOURCE compiled"
+elif grep -m1 'error' build/logs/compile-step.log | grep -q "needs POSIX.1-2008"; then
+  pass=$((pass + 1))
+else
+  fail=$((fail + 1)); echo "FAIL strict C without _POSIX_C_SOURCE: not one clear error"; head -5 build/logs/compile-step.log
+fi
 # configurations that cannot work are refused when compiling
 refused() {
   local what=$1; shift
