@@ -76,7 +76,10 @@
      port/wamp1_lwip_raw.h      lwIP raw API, NO_SYS=1 bare metal, from the main loop
      port/wamp1_mbedtls.h       wss://: wraps any port with mbedTLS (2.28 and 3.x)
      port/wamp1_testport.h      in memory, with a fake clock: unit tests and fuzzing
-   A firmware project can write its own port in one file.
+   Each sets itself up the same way, int NAME_init(state, wamp1_port *port), 0 or -1
+   (the TLS wrapper also takes the port it wraps), and uses only the public API, so it may
+   be included in a file other than the implementation's. A firmware project can write its
+   own port in one file.
 
    4. CONFIGURATION
 

@@ -553,9 +553,11 @@ static void wamp1__lwr_lock(void *ctx) { SYS_ARCH_PROTECT(((wamp1_lwip_raw *)ctx
 static void wamp1__lwr_unlock(void *ctx) { SYS_ARCH_UNPROTECT(((wamp1_lwip_raw *)ctx)->prot); }
 #endif
 
-/* Set up the port. Call after lwip_init(). */
-WAMP1__LWR_FN void wamp1_lwip_raw_init(wamp1_lwip_raw *p, wamp1_port *port) {
+/* Set up the port. Call after lwip_init(). 0, or -1 when an argument is NULL (the same
+   shape as every port's init). */
+WAMP1__LWR_FN int wamp1_lwip_raw_init(wamp1_lwip_raw *p, wamp1_port *port) {
     unsigned i;
+    if (!p || !port) return -1;
     memset(p, 0, sizeof *p);
     for (i = 0; i < WAMP1_LWIP_RAW_SOCKETS; i++) p->socks[i].owner = p;
     p->last_now = sys_now();
@@ -577,6 +579,7 @@ WAMP1__LWR_FN void wamp1_lwip_raw_init(wamp1_lwip_raw *p, wamp1_port *port) {
     port->lock = wamp1__lwr_lock;
     port->unlock = wamp1__lwr_unlock;
 #endif
+    return 0;
 }
 
 /* Slots in use (listeners, connections, connections waiting to be accepted). */

@@ -253,7 +253,7 @@ static wamp1_socket wamp1__tp_wake_fd(void *ctx) { (void)ctx; return WAMP1__TP_W
 static void wamp1__tp_wake(void *ctx) { ((wamp1_testport *)ctx)->woken = 1; }
 static void wamp1__tp_wake_drain(void *ctx) { ((wamp1_testport *)ctx)->woken = 0; }
 
-WAMP1__TP_FN void wamp1_testport_init(wamp1_testport *tp, wamp1_port *port) {
+WAMP1__TP_FN int wamp1_testport_init(wamp1_testport *tp, wamp1_port *port) { /* 0 */
     memset(tp, 0, sizeof *tp);
     tp->now = 1000;
     tp->rng = 12345u;
@@ -280,6 +280,7 @@ WAMP1__TP_FN void wamp1_testport_init(wamp1_testport *tp, wamp1_port *port) {
     port->wake_fd = wamp1__tp_wake_fd;
     port->wake = wamp1__tp_wake;
     port->wake_drain = wamp1__tp_wake_drain;
+    return 0;
 }
 
 /* A new client connection waiting to be accepted; returns its handle or -1. */

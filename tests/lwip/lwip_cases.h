@@ -698,6 +698,8 @@ static void run_cases(void) {
     case_pool_full();
     case_wamp_welcome();
     case_wamp_calls();
+    t_case = "wamp prefix";
+    wamp_session_once();
     case_wamp_pubsub();
 }
 

@@ -72,7 +72,7 @@ int main(void) {
     netif_set_default(&eth);
     netif_set_up(&eth);
 
-    wamp1_lwip_raw_init(&lwr, &port);
+    if (wamp1_lwip_raw_init(&lwr, &port) != 0) return example_stop("example: wamp1_lwip_raw_init failed");
     memset(&cfg, 0, sizeof cfg);
     cfg.server.port = &port;
     cfg.server.host = "0.0.0.0";
