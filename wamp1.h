@@ -143,7 +143,11 @@
    WebSocket server (address, port, buffer sizes and memory, limits, timeouts, keepalive,
    subprotocol, slow-consumer policy, the default chain's links, callbacks) and
    wamp1_app_config for a WAMP application (the server's config plus WAMP switches, routes,
-   resolver, error URIs and callbacks).
+   resolver, error URIs and callbacks). In an application WAMP is the server's protocol
+   layer, beside the user: the callbacks and user pointer of cfg.server.cb / cfg.server.user
+   keep working (on_open runs after WELCOME is queued, on_message sees every message after
+   WAMP handled it, on_close runs while the session's WAMP state is still there), and
+   wamp1_server_user() returns cfg.server.user; wamp1_server_app() finds the app.
 
    5. API BY TOPIC
 
@@ -162,10 +166,12 @@
                  wamp1_conn_release_request,
                  wamp1_conn_session / _has_session, wamp1_conn_set_user/user
    Attributes    wamp1_attr_set_/get_ int, double, ptr, bytes; _type_of, _remove
-   WAMP app      wamp1_app_init/listen/poll/run/stop/shutdown, wamp1_app_stats
+   WAMP app      wamp1_app_init/listen/poll/run/stop/shutdown, wamp1_app_stats,
+                 wamp1_app_server, wamp1_server_app, wamp1_conn_app
    Routing       wamp1_app_add_rpc/_topic/_route/_handler/_middleware,
                  wamp1_route_match, wamp1_match_get; cfg.resolve, cfg.error_uri
-   Calls         wamp1_call_arg, wamp1_call_result_begin/end/json,
+   Calls         wamp1_call_arg, wamp1_call_arg_int/_double/_bool/_str,
+                 wamp1_call_result_begin/end/json,
                  wamp1_call_error/_begin/_end, wamp1_call_defer/resume
    PubSub        wamp1_publish_broker, wamp1_app_publish (exclude/eligible by handle),
                  wamp1_conn_event, wamp1_app_topic_subscribers/_next, wamp1_conn_subscribed
@@ -1329,6 +1335,10 @@ struct wamp1_server {
     wamp1__rejected rejects[WAMP1_REJECT_SLOTS];
 #endif
     wamp1_link *links;
+    /* the protocol layer above the WebSocket (the WAMP app): its callbacks run beside the
+       user's cfg.cb, which keep working with cfg.user */
+    const wamp1_callbacks *proto;
+    void *proto_user;
 #if !defined(WAMP1_NO_DEFAULT_LINKS) || !defined(WAMP1_NO_SESSION)
     wamp1_link builtin[WAMP1__BUILTIN_LINKS];
 #endif
@@ -1593,7 +1603,8 @@ typedef int (*wamp1_middleware_fn)(wamp1_app *app, const wamp1_message *msg, voi
 
 /* WAMP application configuration: zero means default. */
 typedef struct wamp1_app_config {
-    wamp1_config server;            /* the WebSocket server; subprotocol defaults to "wamp" */
+    wamp1_config server;            /* the WebSocket server (its cb and user stay the caller's);
+                                       subprotocol defaults to "wamp" */
     const char *server_ident;       /* WELCOME's serverIdent; default WAMP1_SERVER_IDENT */
     int lenient_subprotocol;        /* accept handshakes that do not offer "wamp" */
     int publish_include_publisher;  /* Ratchet: [7,T,E] does not exclude the publisher */
@@ -1649,6 +1660,9 @@ WAMP1_API void wamp1_app_stop(wamp1_app *app);
 WAMP1_API int wamp1_app_shutdown(wamp1_app *app, uint32_t timeout_ms);
 WAMP1_API void wamp1_app_stats(const wamp1_app *app, wamp1_wamp_stats *out);
 WAMP1_API wamp1_app *wamp1_conn_app(const wamp1_conn *c); /* the app a connection belongs to */
+/* The app whose server this is (NULL for a plain WebSocket server): timers and watched
+   sockets get the server; wamp1_server_user() stays the user's own cfg.server.user. */
+WAMP1_API wamp1_app *wamp1_server_app(wamp1_server *s);
 
 /* Routing. Each returns 0, or -1 when the argument is missing or the table is full
    (WAMP1_MAX_ROUTES, WAMP1_MAX_HANDLERS, WAMP1_MAX_MIDDLEWARE; the error hook is told
@@ -1813,12 +1827,6 @@ typedef struct wamp1__app_cfg {
     void (*on_close)(wamp1_app *app, wamp1_conn *c, int code, void *user);
     void (*on_error)(wamp1_app *app, wamp1_conn *c, wamp1_error e, const char *reason, void *user);
     void *user;
-    /* the server callbacks of wamp1_app_config.server that the app passes on */
-    int (*on_request)(wamp1_conn *c, const wamp1_request *req, void *user);
-    void (*on_http)(wamp1_conn *c, const wamp1_request *req, void *user);
-    void (*on_keepalive_timeout)(wamp1_conn *c, void *user);
-    void (*on_tick)(wamp1_server *s, uint64_t now_ms, void *user);
-    void *server_user;
 } wamp1__app_cfg;
 
 struct wamp1_app {
@@ -2375,6 +2383,7 @@ static void wamp1__report(wamp1_server *s, wamp1_conn *c, wamp1_error e, const c
     WAMP1_LOG(why);
     for (l = s->links; l; l = l->next)
         if (l->on_error) l->on_error(l, c, e, why);
+    if (s->proto && s->proto->on_error) s->proto->on_error(c, e, why, s->proto_user);
     if (s->cfg.cb.on_error) s->cfg.cb.on_error(c, e, why, s->cfg.user);
 }
 
@@ -3291,6 +3300,7 @@ static void wamp1__open(wamp1_conn *c) {
     c->flags |= WAMP1__F_OPENED;
     for (l = s->links; l; l = l->next)
         if (l->on_open) l->on_open(l, c);
+    if (s->proto && s->proto->on_open && c->state == WAMP1__OPEN) s->proto->on_open(c, s->proto_user);
     if (s->cfg.cb.on_open && c->state == WAMP1__OPEN) s->cfg.cb.on_open(c, s->cfg.user);
 }
 
@@ -3369,6 +3379,8 @@ static void wamp1__deliver(wamp1_conn *c) {
     for (l = s->links; l && !swallowed; l = l->next)
         if (l->on_message && c->state == WAMP1__OPEN)
             swallowed = l->on_message(l, c, (wamp1_opcode)op, c->rbuf + c->mbase, c->mlen);
+    if (!swallowed && c->state == WAMP1__OPEN && s->proto && s->proto->on_message)
+        s->proto->on_message(c, (wamp1_opcode)op, c->rbuf + c->mbase, c->mlen, s->proto_user);
     if (!swallowed && c->state == WAMP1__OPEN && s->cfg.cb.on_message)
         s->cfg.cb.on_message(c, (wamp1_opcode)op, c->rbuf + c->mbase, c->mlen, s->cfg.user);
     c->mlen = 0;
@@ -3651,7 +3663,10 @@ static void wamp1__free_conn(wamp1_conn *c) {
     {
         int code = c->close_code ? (int)c->close_code : (int)WAMP1_CLOSE_ABNORMAL;
         wamp1_link *l;
+        /* the user first, while the protocol's state of the connection is still there */
         if ((c->flags & WAMP1__F_OPENED) && s->cfg.cb.on_close) s->cfg.cb.on_close(c, code, s->cfg.user);
+        if ((c->flags & WAMP1__F_OPENED) && s->proto && s->proto->on_close)
+            s->proto->on_close(c, code, s->proto_user);
         c->flags &= (uint8_t)~WAMP1__F_OPENED;
         for (l = s->links; l; l = l->next)
             if (l->on_close) l->on_close(l, c, code);
@@ -3850,26 +3865,32 @@ static int wamp1__stamp_ok(uint32_t stamp) {
     return 0;
 }
 
-static int wamp1__server_init(wamp1_server *s, const wamp1_config *cfg);
+static int wamp1__server_init(wamp1_server *s, const wamp1_config *cfg, const wamp1_callbacks *proto,
+                              void *proto_user);
 
 WAMP1__DEF int wamp1_server_init_checked(wamp1_server *s, const wamp1_config *cfg, uint32_t stamp) {
-    return wamp1__stamp_ok(stamp) ? wamp1__server_init(s, cfg) : -1;
+    return wamp1__stamp_ok(stamp) ? wamp1__server_init(s, cfg, NULL, NULL) : -1;
 }
 
-/* init refuses the configuration: the error hook hears why (WAMP1_ERR_CONFIG, no connection) */
-static int wamp1__init_fail(const wamp1_config *cfg, const char *why) {
+/* init refuses the configuration: the error hooks hear why (WAMP1_ERR_CONFIG, no connection) */
+static int wamp1__init_fail_(const wamp1_server *s, const wamp1_config *cfg, const char *why) {
     WAMP1_LOG(why);
+    if (s->proto && s->proto->on_error) s->proto->on_error(NULL, WAMP1_ERR_CONFIG, why, s->proto_user);
     if (cfg && cfg->cb.on_error) cfg->cb.on_error(NULL, WAMP1_ERR_CONFIG, why, cfg->user);
     return -1;
 }
+#define wamp1__init_fail(cfg, why) wamp1__init_fail_(s, (cfg), (why))
 
-static int wamp1__server_init(wamp1_server *s, const wamp1_config *cfg) {
+static int wamp1__server_init(wamp1_server *s, const wamp1_config *cfg, const wamp1_callbacks *proto,
+                              void *proto_user) {
     size_t need, per, have;
     uint32_t i, nr, ns, nq;
     uint8_t *mem;
     /* the per-connection tables at the end are set up as they are used, so that memory
        of slots never used is never touched */
     memset(s, 0, offsetof(wamp1_server, pfds));
+    s->proto = proto;
+    s->proto_user = proto_user;
     if (!cfg) return -1;
     if (!cfg->port || (!cfg->port->wait && !cfg->port->wait_events) ||
         (cfg->port->wait_events && !cfg->port->watch))
@@ -3982,6 +4003,9 @@ WAMP1__DEF int wamp1_server_listen(wamp1_server *s) {
 WAMP1__DEF uint16_t wamp1_server_port(const wamp1_server *s) { return s->bound_port; }
 WAMP1__DEF uint64_t wamp1_server_now(const wamp1_server *s) { return s->now; }
 WAMP1__DEF void *wamp1_server_user(const wamp1_server *s) { return s->cfg.user; }
+#ifndef WAMP1_NO_WAMP
+WAMP1__DEF wamp1_app *wamp1_server_app(wamp1_server *s) { return (wamp1_app *)s->proto_user; }
+#endif
 WAMP1__DEF void wamp1_server_stats(const wamp1_server *s, wamp1_stats *out) {
     *out = s->stats;
     out->recv_buffers_used = s->rpool.used;
@@ -4458,6 +4482,7 @@ WAMP1__DEF int wamp1_server_poll(wamp1_server *s, int timeout_ms) {
     s->now = s->port->now_ms(s->port->ctx);
     for (k = 0; k < n; k++) wamp1__dispatch(s, s->events[k].tag, s->events[k].events);
     wamp1__timers(s);
+    if (s->proto && s->proto->on_tick) s->proto->on_tick(s, s->now, s->proto_user);
     if (s->cfg.cb.on_tick) s->cfg.cb.on_tick(s, s->now, s->cfg.user);
     wamp1__settle(s);
     return ready < 0 ? -1 : 0;
@@ -6124,7 +6149,7 @@ WAMP1__DEF int wamp1_php_session_read_file(const char *dir, const char *id, size
 
 #define WAMP1__NIL 0xFFFFu
 
-static wamp1_app *wamp1__app_of(const wamp1_conn *c) { return (wamp1_app *)c->srv->cfg.user; }
+static wamp1_app *wamp1__app_of(const wamp1_conn *c) { return (wamp1_app *)c->srv->proto_user; }
 static unsigned wamp1__cidx(const wamp1_conn *c) { return (unsigned)(c - c->srv->conns); }
 
 WAMP1__DEF wamp1_app *wamp1_conn_app(const wamp1_conn *c) { return wamp1__app_of(c); }
@@ -7193,22 +7218,6 @@ static void wamp1__app_error(wamp1_conn *c, wamp1_error e, const char *why, void
     if (app->cfg.on_error) app->cfg.on_error(app, c, e, why, app->cfg.user);
 }
 
-static int wamp1__app_request(wamp1_conn *c, const wamp1_request *req, void *user) {
-    wamp1_app *app = (wamp1_app *)user;
-    return app->cfg.on_request ? app->cfg.on_request(c, req, app->cfg.server_user) : 0;
-}
-
-static void wamp1__app_http(wamp1_conn *c, const wamp1_request *req, void *user) {
-    wamp1_app *app = (wamp1_app *)user;
-    if (app->cfg.on_http) app->cfg.on_http(c, req, app->cfg.server_user);
-}
-
-static void wamp1__app_keepalive(wamp1_conn *c, void *user) {
-    wamp1_app *app = (wamp1_app *)user;
-    if (app->cfg.on_keepalive_timeout)
-        app->cfg.on_keepalive_timeout(c, app->cfg.server_user);
-}
-
 static void wamp1__lock(wamp1_app *app) {
     if (app->server.port->lock) app->server.port->lock(app->server.port->ctx);
 }
@@ -7239,8 +7248,13 @@ static void wamp1__app_tick(wamp1_server *s, uint64_t now, void *user) {
             (void)wamp1_app_publish(app, slot.data, slot.data + slot.tlen + 1, slot.elen, NULL);
         }
     }
-    if (app->cfg.on_tick) app->cfg.on_tick(s, now, app->cfg.server_user);
 }
+
+/* WAMP as the server's protocol layer: these run before the user's own callbacks (after
+   them for on_close), with the app as their user pointer */
+static const wamp1_callbacks wamp1__app_proto = {
+    NULL, NULL, wamp1__app_open, wamp1__app_message, wamp1__app_close, wamp1__app_error, NULL,
+    wamp1__app_tick};
 
 static int wamp1__enqueue(wamp1_app *app, const wamp1__qslot *slot) {
     int rc = -1;
@@ -7303,25 +7317,10 @@ WAMP1__DEF int wamp1_app_init_checked(wamp1_app *app, const wamp1_app_config *cf
     app->cfg.on_close = cfg->on_close;
     app->cfg.on_error = cfg->on_error;
     app->cfg.user = cfg->user;
-    app->cfg.on_request = cfg->server.cb.on_request;
-    app->cfg.on_http = cfg->server.cb.on_http;
-    app->cfg.on_keepalive_timeout = cfg->server.cb.on_keepalive_timeout;
-    app->cfg.on_tick = cfg->server.cb.on_tick;
-    app->cfg.server_user = cfg->server.user;
-    sc = cfg->server;
+    sc = cfg->server; /* the user's callbacks and user pointer stay: WAMP runs beside them */
     if (!sc.subprotocol) sc.subprotocol = "wamp";
     if (cfg->lenient_subprotocol) sc.subprotocol_optional = 1;
-    sc.user = app;
-    memset(&sc.cb, 0, sizeof sc.cb);
-    sc.cb.on_open = wamp1__app_open;
-    sc.cb.on_close = wamp1__app_close;
-    sc.cb.on_message = wamp1__app_message;
-    sc.cb.on_error = wamp1__app_error;
-    sc.cb.on_request = wamp1__app_request;
-    sc.cb.on_http = wamp1__app_http;
-    sc.cb.on_keepalive_timeout = wamp1__app_keepalive;
-    sc.cb.on_tick = wamp1__app_tick;
-    if (wamp1_server_init(&app->server, &sc) != 0) return -1;
+    if (wamp1__server_init(&app->server, &sc, &wamp1__app_proto, app) != 0) return -1;
     for (i = 0; i < WAMP1__TOPIC_BUCKETS; i++) app->buckets[i] = WAMP1__NIL;
     for (i = 0; i < WAMP1_MAX_TOPICS; i++)
         app->topics[i].hnext = (uint16_t)(i + 1 < WAMP1_MAX_TOPICS ? i + 1 : WAMP1__NIL);

@@ -100,7 +100,7 @@ static struct { wamp1_call_handle h; wamp1_timer_id t; int64_t ms; unsigned next
 static unsigned sleeps_free, sleeps_carved; /* free list (index + 1; 0: none) and slots used */
 
 static void sleep_done(wamp1_server *s, wamp1_timer_id t, void *user) {
-    wamp1_app *app = (wamp1_app *)wamp1_server_user(s);
+    wamp1_app *app = wamp1_server_app(s);
     unsigned i = (unsigned)(uintptr_t)user;
     wamp1_call call;
     (void)t;

@@ -583,6 +583,73 @@ static wamp1_wamp_stats wstats(void) {
 
 /* ==== WELCOME and the handshake ============================================== */
 
+/* The user's own server callbacks and user pointer keep working in a WAMP application:
+   WAMP runs beside them, not instead of them. */
+static int u_marker, u_open, u_msg, u_close, u_error, u_bad_user, u_sid_ok, u_tick;
+static void u_on_open(wamp1_conn *c, void *user) {
+    u_open++;
+    if (user != &u_marker) u_bad_user++;
+    u_sid_ok += strlen(wamp1_conn_session_id(c)) == 16; /* WAMP's state is ready */
+}
+static void u_on_message(wamp1_conn *c, wamp1_opcode op, const uint8_t *d, size_t n, void *user) {
+    (void)c; (void)op;
+    u_msg++;
+    if (user != &u_marker) u_bad_user++;
+    if (n < 2 || d[0] != '[') u_bad_user++;
+}
+static void u_on_close(wamp1_conn *c, int code, void *user) {
+    (void)code;
+    u_close++;
+    if (user != &u_marker) u_bad_user++;
+    u_sid_ok += strlen(wamp1_conn_session_id(c)) == 16; /* still there */
+}
+static void u_on_error(wamp1_conn *c, wamp1_error e, const char *why, void *user) {
+    (void)c; (void)e; (void)why;
+    u_error++;
+    if (user != &u_marker) u_bad_user++;
+}
+static void u_on_tick(wamp1_server *s, uint64_t now, void *user) {
+    (void)s; (void)now;
+    u_tick++;
+    if (user != &u_marker) u_bad_user++;
+}
+static void tweak_user_callbacks(wamp1_app_config *c) {
+    c->server.cb.on_open = u_on_open;
+    c->server.cb.on_message = u_on_message;
+    c->server.cb.on_close = u_on_close;
+    c->server.cb.on_error = u_on_error;
+    c->server.cb.on_tick = u_on_tick;
+    c->server.user = &u_marker;
+}
+
+static void setup_with(void (*tweak)(wamp1_app_config *));
+static int wconnect_(int line);
+static void send_text(int cl, const char *json);
+static void expect_msg_(int cl, const char *want, int line);
+static void client_close(int cl);
+
+TEST(test_user_callbacks_beside_wamp) {
+    int cl;
+    u_open = u_msg = u_close = u_error = u_bad_user = u_sid_ok = u_tick = 0;
+    setup_with(tweak_user_callbacks);
+    CHECK(wamp1_server_user(wamp1_app_server(&g_app)) == &u_marker);
+    CHECK(wamp1_server_app(wamp1_app_server(&g_app)) == &g_app);
+    cl = wconnect_(__LINE__); /* WELCOME still comes first */
+    CHECK_EQ_INT(u_open, 1);
+    send_text(cl, "[2,\"a\",\"http://x/echo\",1]");
+    expect_msg_(cl, "[3,\"a\",[1]]", __LINE__); /* the call is answered by WAMP */
+    CHECK_EQ_INT(u_msg, 1);                   /* and the user saw the message too */
+    send_text(cl, "[99]");                      /* an unknown message type: both hear of it */
+    pump(2);
+    CHECK(u_error >= 1);
+    CHECK(err_count[WAMP1_ERR_MALFORMED] + err_count[WAMP1_ERR_PROTOCOL] >= 1);
+    client_close(cl);
+    CHECK_EQ_INT(u_close, 1);
+    CHECK_EQ_INT(u_sid_ok, 2);
+    CHECK(u_tick > 0);
+    CHECK_EQ_INT(u_bad_user, 0);
+}
+
 TEST(test_welcome) {
     int cl[WAMP1_MAX_CONNECTIONS], i, j;
     const char *m;
@@ -2461,6 +2528,7 @@ int main(void) {
     RUN(test_publish_big_event_from_handler);
     RUN(test_welcome_server_ident);
     RUN(test_handshake_subprotocol);
+    RUN(test_user_callbacks_beside_wamp);
     RUN(test_call_routes);
     RUN(test_call_typed_args);
     RUN(test_call_priorities);
