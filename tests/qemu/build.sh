@@ -19,7 +19,7 @@ IMAGE_DEFS=$(sed -nE 's/^ *(images=\(|)"wamp-raw\|raw\|([^"]*)".*/\2/p' tests/si
 CC=arm-none-eabi-gcc
 CPU="-mcpu=cortex-m4 -mthumb"
 FW=examples/lwip/qemu-mps2
-INC="-I$FW -I$L/src/include"
+INC="-I$FW -isystem $L/src/include"
 FW_DEFS=${FW_DEFS:-}
 echo "$WARN $OPT $CONF $FWCONF $IMAGE_DEFS $FW_DEFS" >"$out/flags.txt"
 
@@ -34,9 +34,9 @@ if [ ! -f "$lw/.stamp" ] || [ "$(cat "$lw/.stamp")" != "$stamp" ]; then
   echo "$stamp" >"$lw/.stamp"
 fi
 
-# the firmware: every warning an error
+# the firmware: the project's warnings, every one an error
 for f in main board lan9118; do
-  $CC $CPU $OPT $WARN -Wshadow $CONF $FWCONF $IMAGE_DEFS $FW_DEFS -I. $INC -fstack-usage \
+  $CC $CPU $OPT $WARN -Wpedantic -Wshadow -Wconversion -Wstrict-prototypes $CONF $FWCONF $IMAGE_DEFS $FW_DEFS -I. $INC -fstack-usage \
     -c $FW/$f.c -o "$out/$f.o"
 done
 $CC $CPU --specs=nano.specs -nostartfiles -Wl,--gc-sections -Wl,-Map="$out/fw.map" \
