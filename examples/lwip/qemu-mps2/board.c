@@ -65,7 +65,7 @@ void SysTick_Handler(void) { ticks++; }
 
 typedef void (*vector)(void);
 
-/* Cortex-M4 exceptions, then the board's 32 interrupts (none used: the driver polls). */
+/* Cortex-M4 exceptions, then the board's interrupts (only the LAN9118's is used) */
 __attribute__((section(".vectors"), used)) static const vector vectors[16 + 32] = {
     (vector)(uintptr_t)&__stack_top,
     Reset_Handler,
@@ -80,6 +80,7 @@ __attribute__((section(".vectors"), used)) static const vector vectors[16 + 32] 
     0,
     Default_Handler,   /* PendSV */
     SysTick_Handler,
+    [16 + BOARD_LAN9118_IRQ] = LAN9118_IRQHandler,
 };
 
 /* ---- board --------------------------------------------------------------------------- */
@@ -95,6 +96,8 @@ void board_init(void) {
 uint32_t board_ms(void) { return ticks; }
 
 void board_wait_for_interrupt(void) { __asm volatile("wfi"); }
+
+void board_irq_enable(unsigned irq) { REG(0xE000E100u + 4u * (irq / 32u)) = 1u << (irq % 32u); }
 
 void board_puts(const char *s) {
     for (; *s; s++) {

@@ -1,5 +1,5 @@
-/* lan9118.c - lwIP netif driver for the SMSC LAN9118 Ethernet controller (32-bit bus, PIO,
-   polled), written from the controller's register description: the FIFO ports at 0x00
+/* lan9118.c - lwIP netif driver for the SMSC LAN9118 Ethernet controller (32-bit bus, PIO;
+   the receive interrupt wakes the main loop, the loop moves the frames), written from the controller's register description: the FIFO ports at 0x00
    (receive data) and 0x20 (transmit data), the status FIFOs at 0x40 and 0x48, the system
    control registers from 0x50, the MAC's registers behind MAC_CSR_CMD/MAC_CSR_DATA and the
    PHY's behind the MAC's MII_ACC/MII_DATA.
@@ -36,6 +36,7 @@
 #define RX_FIFO_INF    LAN(0x7Cu)
 #define TX_FIFO_INF    LAN(0x80u)
 #define PMT_CTRL       LAN(0x84u)
+#define FIFO_INT       LAN(0x68u)
 #define MAC_CSR_CMD    LAN(0xA4u)
 #define MAC_CSR_DATA   LAN(0xA8u)
 
@@ -44,6 +45,10 @@
 #define PMT_CTRL_READY  (1u << 0)
 #define TX_CFG_TX_ON    (1u << 1)
 #define TX_CFG_TXSAO    (1u << 2)  /* the status FIFO may overrun: statuses are not read */
+#define IRQ_CFG_EN     (1u << 8)
+#define IRQ_CFG_POL    (1u << 4)   /* active high */
+#define IRQ_CFG_TYPE   (1u << 0)   /* push-pull */
+#define INT_RSFL       (1u << 3)   /* RX status FIFO above its level: a frame is in */
 #define CSR_BUSY        (1u << 31)
 #define CSR_READ        (1u << 30)
 
@@ -136,7 +141,6 @@ err_t ethernetif_init(struct netif *netif) {
     }
     INT_EN = 0;
     INT_STS = 0xFFFFFFFFu;
-    IRQ_CFG = 0;
 
     /* the address the controller loaded from its EEPROM (QEMU: -nic ...,mac=) */
     lo = mac_read(MAC_ADDRL);
@@ -164,6 +168,13 @@ err_t ethernetif_init(struct netif *netif) {
     netif->output = etharp_output;
     netif->linkoutput = lan_output;
     (void)ID_REV;
+
+    /* an interrupt as soon as one frame's status is in (RX status level 0, TX levels as
+       after reset); the handler only masks it, ethernetif_poll() takes the frames */
+    FIFO_INT = 0x48000000u;
+    IRQ_CFG = IRQ_CFG_EN | IRQ_CFG_POL | IRQ_CFG_TYPE;
+    INT_EN = INT_RSFL;
+    board_irq_enable(BOARD_LAN9118_IRQ);
     return ERR_OK;
 }
 
@@ -174,8 +185,15 @@ static void rx_skip(uint32_t words) {
     while (words--) (void)RX_DATA_FIFO;
 }
 
+/* The controller's interrupt: wakes the loop from WFI. Masked here, unmasked by
+   ethernetif_poll() once it has looked at the FIFO. */
+void LAN9118_IRQHandler(void) {
+    INT_EN = 0;
+}
+
 int ethernetif_poll(struct netif *netif) {
     int frames = 0;
+    INT_STS = INT_RSFL; /* a frame that comes in from here on raises it again */
     while (frames < 8 && ((RX_FIFO_INF >> 16) & 0xFFu) != 0) {
         uint32_t st = RX_STATUS_FIFO, flen = RXS_LEN(st), words = (flen + 3u) / 4u;
         struct pbuf *p = NULL, *q;
@@ -202,5 +220,6 @@ int ethernetif_poll(struct netif *netif) {
         }
         if (netif->input(p, netif) != ERR_OK) pbuf_free(p);
     }
+    INT_EN = INT_RSFL;
     return frames;
 }

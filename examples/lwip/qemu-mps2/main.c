@@ -159,6 +159,6 @@ int main(void) {
         frames = ethernetif_poll(&eth);  /* frames in */
         sys_check_timeouts();            /* lwIP's timers: retransmissions, ARP, delayed ACKs */
         (void)wamp1_app_poll(&app, 0);   /* never blocks with this port; fires due timers */
-        if (!frames && !fw_events) board_wait_for_interrupt(); /* next SysTick: 1 ms at most */
+        if (!frames && !fw_events) board_wait_for_interrupt(); /* a frame or the next tick */
     }
 }
