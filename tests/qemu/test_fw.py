@@ -226,6 +226,11 @@ def session_calls():
     ok = r[:2] == [3, "s1"] and isinstance(r[2], dict) and r[2].get("connections") == 1 \
         and r[2].get("connections_max") == 4 and r[2].get("calls", 0) >= 4
     check("rpc#stats", ok, repr(r)[:300])
+    t0 = time.monotonic()
+    good = all(c.call("t%d" % i, RPC + "add", i, 1) == [3, "t%d" % i, i + 1] for i in range(100))
+    ms = (time.monotonic() - t0) * 10.0
+    check("100 calls in a row", good)
+    print("qemu: call round trip from the host: %.2f ms (mean of 100 rpc#add)" % ms)
     c.close()
 
 
