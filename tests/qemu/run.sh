@@ -20,7 +20,8 @@ mkdir -p "$out"
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 
-command -v arm-none-eabi-gcc >/dev/null || { echo "SKIP qemu: arm-none-eabi-gcc is missing (gcc-arm-none-eabi, libnewlib-arm-none-eabi)"; exit 0; }
+{ command -v arm-none-eabi-gcc >/dev/null && [ -f "$(arm-none-eabi-gcc -mthumb -mcpu=cortex-m4 -print-file-name=libc_nano.a)" ]; } ||
+  { echo "SKIP qemu: arm-none-eabi-gcc with newlib is missing (gcc-arm-none-eabi, libnewlib-arm-none-eabi)"; exit 0; }
 command -v qemu-system-arm >/dev/null || { echo "SKIP qemu: qemu-system-arm is missing (Debian qemu-system-arm)"; exit 0; }
 qemu-system-arm -M help 2>/dev/null | grep -q '^mps2-an386' || { echo "SKIP qemu: this qemu-system-arm has no mps2-an386 machine"; exit 0; }
 

@@ -95,8 +95,9 @@ def worst(n, stack):
 
 total, path = worst("main", frozenset())
 dyn = [n for n in path if "dynamic" in flags.get(n.split(".")[0], "")]
-print("-fstack-usage worst path from main: %d bytes (+ %d for an interrupt's exception frame"
-      " and handler)" % (total, 32 + frame("SysTick_Handler")))
+isr = max(frame("SysTick_Handler"), frame("LAN9118_IRQHandler"))
+print("-fstack-usage worst path from main: %d bytes (+ %d for an interrupt: exception frame"
+      " and handler)" % (total, 32 + isr))
 print("  " + " > ".join("%s %d" % (n, frame(n)) for n in path))
 if dyn:
     print("  dynamic frames on the path: %s" % ", ".join(dyn))
