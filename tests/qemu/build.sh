@@ -35,11 +35,11 @@ if [ ! -f "$lw/.stamp" ] || [ "$(cat "$lw/.stamp")" != "$stamp" ]; then
 fi
 
 # the firmware: the project's warnings, every one an error
-for f in main board lan9118; do
+for f in main wamp1_impl board lan9118; do
   $CC $CPU $OPT $WARN -Wpedantic -Wshadow -Wconversion -Wstrict-prototypes $CONF $FWCONF $IMAGE_DEFS $FW_DEFS -I. $INC -fstack-usage \
     -c $FW/$f.c -o "$out/$f.o"
 done
 $CC $CPU --specs=nano.specs -nostartfiles -Wl,--gc-sections -Wl,-Map="$out/fw.map" \
-  -T $FW/mps2.ld -o "$out/fw.elf" "$out/main.o" "$out/board.o" "$out/lan9118.o" "$lw/liblwip.a"
+  -T $FW/mps2.ld -o "$out/fw.elf" "$out/main.o" "$out/wamp1_impl.o" "$out/board.o" "$out/lan9118.o" "$lw/liblwip.a"
 cat "$out"/*.su "$lw"/*.su | sort -t$'\t' -k2,2nr >"$out/fw.su.txt"
 arm-none-eabi-size "$out/fw.elf"

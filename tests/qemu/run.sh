@@ -58,7 +58,7 @@ if ! grep -q "wamp1: ready" "$uart"; then
   echo "qemu: 0 passed, 1 failed (the board did not come up)"
   exit 1
 fi
-$PY tests/qemu/test_fw.py --port "$port" --uart "$uart"
+$PY tests/qemu/test_fw.py --port "$port" --uart "$uart" --map "$out/fw.map"
 rc=$?
 kill $qpid 2>/dev/null; wait $qpid 2>/dev/null
 trap - EXIT

@@ -12,7 +12,10 @@ Standard library only. Checks, each a PASS/FAIL line, then "qemu: N passed, M fa
   - 4 sessions at once, a fifth connection answered 503, a new one accepted once one closed;
   - a message over the limit: close 1009;
   - keepalive: a client that answers pings stays, one that does not is closed (1001);
-  - the board's stack high-water mark (rpc#stack), equal to what its UART says, <= 2 KiB.
+  - the board's stack high-water mark (rpc#stack), equal to what its UART says, <= 2 KiB;
+  - with --map: the library's share of the image from its link map (wamp1.h in
+    wamp1_impl.o, the port's functions, the app and port instances): text <= 24 KiB and
+    static RAM <= 12 KiB, the targets `make size` checks for its minimal application.
 """
 
 import argparse
@@ -361,11 +364,34 @@ def stack(uart):
     check("peak stack <= %d bytes" % STACK_LIMIT, ok and used <= STACK_LIMIT, "%r" % used)
 
 
+def footprint(mapfile):
+    """The library's share of the image from the link map: the sections of wamp1_impl.o, and
+    in main.o the port's functions (wamp1__lwr_*) and the app and port instances."""
+    m = open(mapfile).read()
+    m = m[m.index("Linker script and memory map"):]
+    text = ram = 0
+    for mm in re.finditer(r"^ (\.(text|rodata|data|bss)[^\s]*)\s*\n?\s+0x[0-9a-f]+\s+0x([0-9a-f]+)\s+(\S+)",
+                          m, re.M):
+        sec, kind, size, obj = mm.group(1), mm.group(2), int(mm.group(3), 16), mm.group(4)
+        lib = obj.endswith("/wamp1_impl.o") or (obj.endswith("/main.o") and (
+            sec.split(".", 2)[-1].startswith("wamp1__lwr_") or sec in (".bss.app", ".bss.lwr", ".bss.port")))
+        if lib:
+            if kind in ("text", "rodata"):
+                text += size
+            else:
+                ram += size
+    print("qemu: the library in the image (wamp1.h and its port, link map): %d B of text, "
+          "%d B of static RAM" % (text, ram))
+    check("library text in the image <= 24 KiB", 0 < text <= 24 * 1024, "%d" % text)
+    check("library static RAM in the image <= 12 KiB", 0 < ram <= 12 * 1024, "%d" % ram)
+
+
 def main():
     global PORT
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--uart", required=True)
+    ap.add_argument("--map")
     args = ap.parse_args()
     PORT = args.port
     for t in (conformance, session_calls, pubsub, pool, too_big, keepalive):
@@ -377,6 +403,8 @@ def main():
         stack(args.uart)
     except Exception as e:
         check("stack", False, "%s: %s" % (type(e).__name__, e))
+    if args.map:
+        footprint(args.map)
     print("qemu: %d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 

@@ -22,8 +22,7 @@
 #include "lwip/timeouts.h"
 #include "netif/ethernet.h"
 
-#define WAMP1_IMPLEMENTATION
-#include "../../../wamp1.h"
+#include "../../../wamp1.h" /* its implementation: wamp1_impl.c */
 
 static volatile int fw_events; /* set by lwIP's callbacks through the port: work for the loop */
 #define WAMP1_LWIP_RAW_EVENT() (fw_events = 1)
