@@ -38,7 +38,35 @@ MAX_MESSAGE = 1024 - 256   # WAMP1_RECV_BUFFER_SIZE - 256 in the measured config
 STACK_LIMIT = 2048
 
 PORT = 0
+UART = None
 passed = failed = 0
+
+
+def error_codes():
+    """wamp1_error's values by name, from wamp1.h (the firmware prints "wamp1: error N")."""
+    with open(os.path.join(HERE, "..", "..", "wamp1.h")) as f:
+        body = re.search(r"typedef enum wamp1_error \{(.*?)\} wamp1_error;", f.read(), re.S).group(1)
+    body = re.sub(r"/\*.*?\*/", "", body, flags=re.S)
+    names = [n.split("=")[0].strip() for n in body.split(",") if n.strip()]
+    return {n: i for i, n in enumerate(names)}
+
+
+_codes = error_codes()
+ERR_TOO_BIG, ERR_KEEPALIVE, ERR_POOL_FULL = (_codes["WAMP1_ERR_TOO_BIG"], _codes["WAMP1_ERR_KEEPALIVE"],
+                                             _codes["WAMP1_ERR_POOL_FULL"])
+
+
+def uart_errors(code):
+    """How many times the board's error hook has reported `code` so far."""
+    with open(UART, errors="replace") as f:
+        return len(re.findall(r"wamp1: error %d\r?$" % code, f.read(), re.M))
+
+
+def check_reported(what, code, before):
+    end = time.monotonic() + 2
+    while uart_errors(code) <= before and time.monotonic() < end:
+        time.sleep(0.05)
+    check("%s reported to the error hook" % what, uart_errors(code) > before)
 
 
 def check(name, ok, detail=""):
@@ -259,6 +287,7 @@ def pubsub():
 
 def pool():
     sessions = []
+    before = uart_errors(ERR_POOL_FULL)
     try:
         for _ in range(4):
             sessions.append(wamp_session()[0])
@@ -266,6 +295,7 @@ def pool():
         fifth = Ws()
         check("a fifth connection is answered 503", fifth.status == 503, fifth.head[:60])
         fifth.s.close()
+        check_reported("the 503", ERR_POOL_FULL, before)
         sessions.pop().close()
         ok = False
         end = time.monotonic() + 5
@@ -286,6 +316,7 @@ def pool():
 
 
 def too_big():
+    before = uart_errors(ERR_TOO_BIG)
     c, _ = wamp_session()
     big = json.dumps([2, "b", RPC + "echo", "x" * (MAX_MESSAGE + 100)])
     c.send(1, big)
@@ -294,6 +325,7 @@ def too_big():
         check("message over the limit: close 1009", code == 1009, "close code %r" % code)
     except socket.timeout:
         check("message over the limit: close 1009", False, "not closed")
+    check_reported("the 1009", ERR_TOO_BIG, before)
     # the kept handshake request shares the 1 KiB buffer: the limit a session meets is
     # max_message less the request's length (this client's is about 170 bytes): 500 bytes fit
     c, _ = wamp_session()
@@ -305,6 +337,7 @@ def too_big():
 
 def keepalive():
     """The test image pings every 2 s: answering keeps the session, silence ends it."""
+    before = uart_errors(ERR_KEEPALIVE)
     good, _ = wamp_session()
     bad, _ = wamp_session()
     t0 = time.monotonic()
@@ -337,6 +370,7 @@ def keepalive():
     took = time.monotonic() - t0
     check("keepalive: a client that does not answer the ping is closed 1001", code == 1001,
           "%r after %.1fs" % (code, took))
+    check_reported("the keepalive timeout", ERR_KEEPALIVE, before)
     check("keepalive: a client that answers stays (%d pings)" % pings, good_ok and pings >= 2)
     r = good.call("k", RPC + "add", 1) if good_ok else None
     check("keepalive: the answering session still works", r == [3, "k", 1], repr(r))
@@ -387,13 +421,14 @@ def footprint(mapfile):
 
 
 def main():
-    global PORT
+    global PORT, UART
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--uart", required=True)
     ap.add_argument("--map")
     args = ap.parse_args()
     PORT = args.port
+    UART = args.uart
     for t in (conformance, session_calls, pubsub, pool, too_big, keepalive):
         try:
             t()
