@@ -22,8 +22,8 @@ ko() { fail=$((fail + 1)); echo "FAIL $1"; [ -f "$2" ] && tail -n 15 "$2" | sed 
 consumer() {
   local name=$1 b=$2 log=$tmp/$1.log
   shift 2
-  if cmake -S "$tmp/consumer" -B "$b" "$@" >"$log" 2>&1 && cmake --build "$b" >>"$log" 2>&1 &&
-     "$b/consumer" >>"$log" 2>&1 && grep -q "consumer: ok" "$log"; then
+  if cmake -S "$tmp/consumer" -B "$b" "$@" >"$log" 2>&1 && ! grep -q "CMake Warning" "$log" &&
+     cmake --build "$b" >>"$log" 2>&1 && "$b/consumer" >>"$log" 2>&1 && grep -q "consumer: ok" "$log"; then
     ok "$name"
   else
     ko "$name" "$log"
