@@ -134,6 +134,8 @@ static __attribute__((noinline)) void setup(void) {
     cfg.server.host = "0.0.0.0";
     cfg.server.listen_port = FW_PORT;
     cfg.server.keepalive_ms = FW_KEEPALIVE_MS;
+    cfg.server.drop_request = 1; /* no sessions here: the whole 768-byte message limit, whatever
+                                    the size of the client's upgrade request */
     cfg.lenient_subprotocol = 1; /* handshakes that offer no subprotocol are served too */
     cfg.on_error = on_error;
     if (wamp1_app_init(&app, &cfg) != 0) fail("wamp1_app_init");
