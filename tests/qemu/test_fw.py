@@ -3,12 +3,13 @@
 
 usage: test_fw.py --port PORT --uart UART_LOG     (tests/qemu/run.sh starts QEMU)
 
-Standard library only. Checks, each a PASS/FAIL line, then "qemu: N passed, M failed":
+Standard library, and the two client libraries where present. Checks, each a PASS/FAIL line, then "qemu: N passed, M failed":
   - the handshake and close cases of tests/conformance/ws_conformance.py that an app with
     WAMP on every connection can answer (the echo cases cannot: WELCOME comes first and text
     is WAMP), with the library's 768-byte message limit;
   - a WAMP session: WELCOME, CALL rpc#add / rpc#echo / rpc#stats, PREFIX and a CURIE, an
     unknown procedure's CALLERROR, SUBSCRIBE and an EVENT published by another session;
+    sessions through websocket-client and websockets (4 at once) when they are installed;
   - 4 sessions at once, a fifth connection answered 503, a new one accepted once one closed;
   - a message over the limit: close 1009;
   - keepalive: a client that answers pings stays, one that does not is closed (1001);
@@ -265,6 +266,40 @@ def session_calls():
     c.close()
 
 
+def other_clients():
+    """The same session through two independent client libraries, where they are installed."""
+    try:
+        import websocket  # python3-websocket (websocket-client)
+    except ImportError:
+        print("SKIP websocket-client is not installed")
+    else:
+        ws = websocket.create_connection("ws://127.0.0.1:%d/" % PORT, subprotocols=["wamp"], timeout=5)
+        w = json.loads(ws.recv())
+        ws.send(json.dumps([2, "w1", RPC + "add", 40, 2]))
+        r = json.loads(ws.recv())
+        ws.close()
+        check("websocket-client: WELCOME and rpc#add", w[0] == 0 and r == [3, "w1", 42], "%r %r" % (w, r))
+    try:
+        import asyncio
+        import websockets  # python3-websockets
+    except ImportError:
+        print("SKIP websockets is not installed")
+        return
+
+    async def session(n):
+        async with websockets.connect("ws://127.0.0.1:%d/" % PORT, subprotocols=["wamp"]) as ws:
+            w = json.loads(await ws.recv())
+            await ws.send(json.dumps([2, "a%d" % n, RPC + "echo", n]))
+            return w[0], ws.subprotocol, json.loads(await ws.recv())
+
+    async def four():
+        return await asyncio.wait_for(asyncio.gather(*(session(n) for n in range(4))), 10)
+
+    res = asyncio.run(four())
+    check("websockets: 4 concurrent sessions, subprotocol wamp, rpc#echo",
+          res == [(0, "wamp", [3, "a%d" % n, [n]]) for n in range(4)], repr(res)[:200])
+
+
 def pubsub():
     a, _ = wamp_session()
     b, _ = wamp_session()
@@ -289,7 +324,13 @@ def pool():
     sessions = []
     before = uart_errors(ERR_POOL_FULL)
     try:
-        for _ in range(4):
+        # the earlier cases' connections may still be closing: wait until this one is alone
+        first = wamp_session()[0]
+        sessions.append(first)
+        end = time.monotonic() + 5
+        while first.call("p", RPC + "stats")[2].get("connections") != 1 and time.monotonic() < end:
+            time.sleep(0.1)
+        for _ in range(3):
             sessions.append(wamp_session()[0])
         check("4 sessions at once", True)
         fifth = Ws()
@@ -435,7 +476,7 @@ def main():
     args = ap.parse_args()
     PORT = args.port
     UART = args.uart
-    for t in (conformance, session_calls, pubsub, pool, too_big, keepalive):
+    for t in (conformance, session_calls, other_clients, pubsub, pool, too_big, keepalive):
         try:
             t()
         except Exception as e:  # a case that breaks counts as failed, the rest still runs
