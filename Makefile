@@ -4,6 +4,7 @@
 #   make check    every test (installs missing tools when run as root)
 #   make bench    throughput and latency benchmarks
 #   make size     firmware footprint table (Cortex-M0+, Cortex-M4, RV32IMAC)
+#   make qemu     the WAMP demo as Cortex-M4 firmware in QEMU (mps2-an386), tested from the host
 #   make fuzz     run every fuzz target for FUZZ_SECONDS (default 60)
 
 CC      ?= cc
@@ -13,7 +14,7 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 HDRS    := wamp1.h $(wildcard port/*.h)
 TESTS   := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 
-.PHONY: all run check bench size fuzz soak clean
+.PHONY: all run check bench size qemu fuzz soak clean
 
 EXAMPLES := $(patsubst examples/posix/%.c,build/%,$(wildcard examples/posix/*.c))
 
@@ -65,6 +66,9 @@ bench: all
 
 size:
 	@bash tests/size/run.sh
+
+qemu:
+	@bash tests/qemu/run.sh
 
 fuzz:
 	@bash tests/fuzz/run.sh $${FUZZ_SECONDS:-60}
