@@ -1939,15 +1939,13 @@ static int wamp1__ieq(const char *a, size_t an, const char *b) {
     return b[an] == 0;
 }
 
+static unsigned wamp1__utoa(char *end, uint64_t v);
+
 /* Writes the decimal form of v; returns its length (at most 20). */
 static size_t wamp1__fmt_u(uint32_t v, char *out) {
     char tmp[20];
-    size_t n = 0, i;
-    do {
-        tmp[n++] = (char)('0' + (int)(v % 10u));
-        v /= 10u;
-    } while (v);
-    for (i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
+    unsigned n = wamp1__utoa(tmp + sizeof tmp, v);
+    memcpy(out, tmp + sizeof tmp - n, n);
     return n;
 }
 
@@ -3876,13 +3874,7 @@ WAMP1__DEF int wamp1_server_init_checked(wamp1_server *s, const wamp1_config *cf
 }
 
 /* init refuses the configuration: the error hooks hear why (WAMP1_ERR_CONFIG, no connection) */
-static int wamp1__init_fail_(const wamp1_server *s, const wamp1_config *cfg, const char *why) {
-    WAMP1_LOG(why);
-    if (s->proto && s->proto->on_error) s->proto->on_error(NULL, WAMP1_ERR_CONFIG, why, s->proto_user);
-    if (cfg && cfg->cb.on_error) cfg->cb.on_error(NULL, WAMP1_ERR_CONFIG, why, cfg->user);
-    return -1;
-}
-#define wamp1__init_fail(cfg, why) wamp1__init_fail_(s, (cfg), (why))
+#define wamp1__init_fail(cfg, why) (wamp1__report(s, NULL, WAMP1_ERR_CONFIG, (why)), -1)
 
 static int wamp1__server_init(wamp1_server *s, const wamp1_config *cfg, const wamp1_callbacks *proto,
                               void *proto_user) {
@@ -3895,10 +3887,10 @@ static int wamp1__server_init(wamp1_server *s, const wamp1_config *cfg, const wa
     s->proto = proto;
     s->proto_user = proto_user;
     if (!cfg) return -1;
+    s->cfg = *cfg; /* the error hook is known from here on */
     if (!cfg->port || (!cfg->port->wait && !cfg->port->wait_events) ||
         (cfg->port->wait_events && !cfg->port->watch))
         return wamp1__init_fail(cfg, WAMP1__WHY("init: no port, or a port without wait() or watch()"));
-    s->cfg = *cfg;
     wamp1__defaults(&s->cfg);
     s->port = s->cfg.port;
     if (s->cfg.recv_buffer_size < 512 || s->cfg.send_buffer_size < 256)
@@ -5360,12 +5352,11 @@ static void wamp1__mw_trim(const char **s, size_t *n)
 static size_t wamp1__mw_i64_dec(int64_t v, char *out)
 {
     char t[20];
-    size_t n = 0, k = 0;
-    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    do t[n++] = (char)('0' + u % 10); while (u /= 10);
+    size_t k = 0;
+    unsigned n = wamp1__utoa(t + sizeof t, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
     if (v < 0) out[k++] = '-';
-    while (n) out[k++] = t[--n];
-    return k;
+    memcpy(out + k, t + sizeof t - n, n);
+    return k + n;
 }
 #endif
 
