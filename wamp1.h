@@ -1837,6 +1837,12 @@ struct wamp1_app {
     wamp1__app_cfg cfg;
     wamp1_wamp_stats stats;
     wamp1_route routes[WAMP1_MAX_ROUTES];
+#if !WAMP1_SMALL_DEFAULTS
+    /* per route: the length of the pattern's literal start (up to its first '{') and of the
+       whole pattern when it has no placeholder (else 0xFFFF): lookups skip the routes whose
+       start differs with one memcmp, and match exact URIs without the pattern matcher */
+    uint16_t route_lit[WAMP1_MAX_ROUTES], route_len[WAMP1_MAX_ROUTES];
+#endif
     struct { const char *name; const wamp1_handler *h; } handlers[WAMP1_MAX_HANDLERS];
     struct { wamp1_middleware_fn fn; void *user; } mw[WAMP1_MAX_MIDDLEWARE];
     unsigned nroutes, nhandlers, nmw;
@@ -4809,6 +4815,13 @@ WAMP1__DEF int wamp1_json_unescape(const char *src, const wamp1_json_tok *t, cha
     unsigned nb;
     unsigned char u[4];
     if (t->type != WAMP1_JSON_STRING) return -1;
+    if (outsize > t->len && !memchr(src + t->start, '\\', t->len)) {
+        /* no escape: the tokenizer checked the bytes, they are the value */
+        memcpy(out, src + t->start, t->len);
+        out[t->len] = 0;
+        if (outlen) *outlen = t->len;
+        return 0;
+    }
     for (p = t->start, end = p + t->len; p < end; k += nb) {
         nb = wamp1__json_char(src, &p, u);
         if (w == k && outsize > k + nb) { /* whole characters only, room left for the NUL */
@@ -6562,6 +6575,15 @@ static int wamp1__app_add_route(wamp1_app *app, const wamp1_route *r) {
         wamp1__report(&app->server, NULL, WAMP1_ERR_LIMIT, WAMP1__WHY("route table full: raise WAMP1_MAX_ROUTES"));
         return -1;
     }
+#if !WAMP1_SMALL_DEFAULTS
+    {
+        const char *brace = strchr(r->pattern, '{');
+        size_t len = strlen(r->pattern), lit = brace ? (size_t)(brace - r->pattern) : len;
+        app->route_lit[app->nroutes] = (uint16_t)(lit < 0xFFFFu ? lit : 0);
+        app->route_len[app->nroutes] = (uint16_t)(!brace && len < 0xFFFFu ? len : 0xFFFFu);
+        if (!brace && len >= 0xFFFFu) app->route_lit[app->nroutes] = 0; /* the matcher decides */
+    }
+#endif
     app->routes[app->nroutes++] = *r;
     return 0;
 }
@@ -6623,6 +6645,16 @@ static const wamp1_route *wamp1__route(wamp1_app *app, int kind, const char *uri
     for (i = 0; i < app->nroutes; i++) {
         const wamp1_route *r = &app->routes[i];
         if (r->kind != kind || (best && r->priority <= best->priority)) continue;
+#if !WAMP1_SMALL_DEFAULTS
+        if (n < app->route_lit[i] || memcmp(r->pattern, uri, app->route_lit[i]) != 0) continue;
+        if (app->route_len[i] != 0xFFFFu) { /* an exact URI */
+            if (n == app->route_len[i]) {
+                best = r;
+                m->count = 0;
+            }
+            continue;
+        }
+#endif
         if (wamp1_route_match(r->pattern, uri, n, &tmp)) {
             best = r;
             *m = tmp;
