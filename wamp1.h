@@ -4815,6 +4815,7 @@ WAMP1__DEF int wamp1_json_unescape(const char *src, const wamp1_json_tok *t, cha
     unsigned nb;
     unsigned char u[4];
     if (t->type != WAMP1_JSON_STRING) return -1;
+#if !WAMP1_SMALL_DEFAULTS /* speed only: small builds decode every string */
     if (outsize > t->len && !memchr(src + t->start, '\\', t->len)) {
         /* no escape: the tokenizer checked the bytes, they are the value */
         memcpy(out, src + t->start, t->len);
@@ -4822,6 +4823,7 @@ WAMP1__DEF int wamp1_json_unescape(const char *src, const wamp1_json_tok *t, cha
         if (outlen) *outlen = t->len;
         return 0;
     }
+#endif
     for (p = t->start, end = p + t->len; p < end; k += nb) {
         nb = wamp1__json_char(src, &p, u);
         if (w == k && outsize > k + nb) { /* whole characters only, room left for the NUL */
