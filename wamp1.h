@@ -1481,6 +1481,9 @@ struct wamp1_server {
 #ifndef WAMP1_SESSION_ID_LEN
 #define WAMP1_SESSION_ID_LEN 16
 #endif
+#if WAMP1_SESSION_ID_LEN < 16
+#error "WAMP1_SESSION_ID_LEN must be at least 16 (12 random characters and a 4-character slot tag)"
+#endif
 #ifndef WAMP1_SERVER_IDENT
 #define WAMP1_SERVER_IDENT "wamp1.h/0.1"
 #endif
@@ -1846,7 +1849,7 @@ struct wamp1_app {
     struct { const char *name; const wamp1_handler *h; } handlers[WAMP1_MAX_HANDLERS];
     struct { wamp1_middleware_fn fn; void *user; } mw[WAMP1_MAX_MIDDLEWARE];
     unsigned nroutes, nhandlers, nmw;
-    uint32_t sid_counter;
+    uint32_t sid_counter, sid_key; /* the fallback's counter; the slot tag's key (random) */
     uint16_t topic_free, sub_free, prefix_free;
     uint16_t buckets[WAMP1__TOPIC_BUCKETS];
     wamp1__topic topics[WAMP1_MAX_TOPICS];
@@ -6171,30 +6174,29 @@ WAMP1__DEF const char *wamp1_conn_session_id(const wamp1_conn *c) {
     return wamp1__app_of(c)->wconns[wamp1__cidx(c)].sid;
 }
 
+/* WAMP1_SESSION_ID_LEN characters from [A-Za-z0-9_-]: the first ones from the port's random
+   source, the last four a tag of the connection's slot (its index, scrambled by a bijection
+   and this app's random key). Two open sessions never share a slot, so their ids always
+   differ, without a search among the others: opening a session costs the same with 10 or
+   100,000 open. */
 static void wamp1__new_session_id(wamp1_app *app, wamp1_conn *c) {
     static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    char *sid = app->wconns[wamp1__cidx(c)].sid;
-    int tries;
-    for (tries = 0; tries < 8; tries++) {
-        uint8_t r[WAMP1_SESSION_ID_LEN];
-        wamp1_conn *o;
-        unsigned i;
-        int dup = 0;
-        if (app->server.port->random(app->server.port->ctx, r, sizeof r) != 0) {
-            /* no random source: still unique, from the clock and a counter (reported) */
-            uint64_t x = app->server.now * 6364136223846793005u + (uint64_t)++app->sid_counter;
-            wamp1__report(&app->server, c, WAMP1_ERR_IO, WAMP1__WHY("random source failed for a sessionId"));
-            for (i = 0; i < WAMP1_SESSION_ID_LEN; i++) {
-                x ^= x >> 29; x *= 0xBF58476D1CE4E5B9u; x ^= x >> 32;
-                r[i] = (uint8_t)x;
-            }
+    unsigned ci = wamp1__cidx(c), i;
+    char *sid = app->wconns[ci].sid;
+    uint8_t r[WAMP1_SESSION_ID_LEN];
+    uint32_t tag = ((uint32_t)ci * 0x9E3779u ^ app->sid_key) & 0xFFFFFFu; /* odd factor: a bijection */
+    if (app->server.port->random(app->server.port->ctx, r, sizeof r - 4) != 0) {
+        /* no random source: from the clock and a counter (reported) */
+        uint64_t x = app->server.now * 6364136223846793005u + (uint64_t)++app->sid_counter;
+        wamp1__report(&app->server, c, WAMP1_ERR_IO, WAMP1__WHY("random source failed for a sessionId"));
+        for (i = 0; i < WAMP1_SESSION_ID_LEN - 4; i++) {
+            x ^= x >> 29; x *= 0xBF58476D1CE4E5B9u; x ^= x >> 32;
+            r[i] = (uint8_t)x;
         }
-        for (i = 0; i < WAMP1_SESSION_ID_LEN; i++) sid[i] = abc[r[i] & 63u];
-        sid[WAMP1_SESSION_ID_LEN] = 0;
-        for (o = wamp1_server_next_conn(&app->server, NULL); o; o = wamp1_server_next_conn(&app->server, o))
-            if (o != c && memcmp(app->wconns[wamp1__cidx(o)].sid, sid, WAMP1_SESSION_ID_LEN) == 0) dup = 1;
-        if (!dup) return;
     }
+    for (i = 0; i < WAMP1_SESSION_ID_LEN - 4; i++) sid[i] = abc[r[i] & 63u];
+    for (i = 0; i < 4; i++) sid[WAMP1_SESSION_ID_LEN - 4 + i] = abc[(tag >> (6 * i)) & 63u];
+    sid[WAMP1_SESSION_ID_LEN] = 0;
 }
 
 static wamp1__prefix *wamp1__prefix_find(wamp1_app *app, unsigned ci, const char *name, size_t n) {
@@ -7349,6 +7351,8 @@ WAMP1__DEF int wamp1_app_init_checked(wamp1_app *app, const wamp1_app_config *cf
     if (!sc.subprotocol) sc.subprotocol = "wamp";
     if (cfg->lenient_subprotocol) sc.subprotocol_optional = 1;
     if (wamp1__server_init(&app->server, &sc, &wamp1__app_proto, app) != 0) return -1;
+    if (app->server.port->random(app->server.port->ctx, &app->sid_key, sizeof app->sid_key) != 0)
+        app->sid_key = (uint32_t)app->server.now;
     for (i = 0; i < WAMP1__TOPIC_BUCKETS; i++) app->buckets[i] = WAMP1__NIL;
     for (i = 0; i < WAMP1_MAX_TOPICS; i++)
         app->topics[i].hnext = (uint16_t)(i + 1 < WAMP1_MAX_TOPICS ? i + 1 : WAMP1__NIL);

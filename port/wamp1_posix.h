@@ -63,6 +63,8 @@ typedef struct wamp1_posix {
     int backlog;
     pthread_mutex_t mutex; /* the cross-thread queue's lock */
     int epfd;       /* epoll instance, or -1 (poll) */
+    unsigned rleft; /* unused bytes at the end of rpool */
+    uint8_t rpool[256]; /* /dev/urandom read ahead: one read per 256 bytes, not per session */
 } wamp1_posix;
 
 static int wamp1__posix_nonblock(int fd) {
@@ -138,21 +140,36 @@ static int wamp1__posix_listen(void *ctx, const char *host, uint16_t port, wamp1
     return 0;
 }
 
+#if defined(__linux__) && defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
+/* accept4: the new socket non-blocking and close-on-exec in the same call, instead of three
+   fcntl() calls per connection (glibc declares it only with _GNU_SOURCE) */
+#define WAMP1__POSIX_ACCEPT4 1
+#ifndef _GNU_SOURCE
+extern int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
+#endif
+#endif
+
 static int wamp1__posix_accept(void *ctx, wamp1_socket ls, wamp1_socket *out, wamp1_addr *peer) {
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     int fd, one = 1;
     (void)ctx;
     for (;;) {
+#ifdef WAMP1__POSIX_ACCEPT4
+        fd = accept4(ls, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+#else
         fd = accept(ls, (struct sockaddr *)&ss, &sl);
+#endif
         if (fd >= 0) break;
         if (errno == EINTR || errno == ECONNABORTED) continue;
         return (errno == EAGAIN || errno == EWOULDBLOCK) ? WAMP1_IO_WOULDBLOCK : WAMP1_IO_ERROR;
     }
+#ifndef WAMP1__POSIX_ACCEPT4
     if (wamp1__posix_nonblock(fd) != 0) {
         close(fd);
         return WAMP1_IO_ERROR;
     }
+#endif
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 #ifdef SO_NOSIGPIPE
     (void)setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
@@ -265,11 +282,20 @@ static int wamp1__posix_random(void *ctx, void *buf, size_t n) {
     wamp1_posix *p = (wamp1_posix *)ctx;
     uint8_t *b = (uint8_t *)buf;
     while (n && p->urandom >= 0) {
-        ssize_t r = read(p->urandom, b, n);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
-        b += r;
-        n -= (size_t)r;
+        size_t k;
+        if (!p->rleft) { /* refill the read-ahead pool */
+            ssize_t r = read(p->urandom, p->rpool, sizeof p->rpool);
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0) break;
+            memmove(p->rpool + sizeof p->rpool - (size_t)r, p->rpool, (size_t)r);
+            p->rleft = (unsigned)r;
+        }
+        k = n < p->rleft ? n : p->rleft;
+        memcpy(b, p->rpool + sizeof p->rpool - p->rleft, k);
+        memset(p->rpool + sizeof p->rpool - p->rleft, 0, k); /* handed out: not kept */
+        p->rleft -= (unsigned)k;
+        b += k;
+        n -= k;
     }
     while (n) { /* no /dev/urandom: xorshift64* seeded from the clock (not for secrets) */
         p->seed ^= p->seed >> 12; p->seed ^= p->seed << 25; p->seed ^= p->seed >> 27;

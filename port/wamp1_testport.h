@@ -62,6 +62,7 @@ typedef struct wamp1_testport {
     size_t max_io;          /* at most this many bytes per recv/send call (0: no limit) */
     size_t out_limit;       /* server -> client capacity, to play a client that does not read */
     int fail_random;        /* random() reports failure */
+    int fixed_random;       /* random() gives this byte (+ 1) every time: the worst source */
     wamp1_testport_sock socks[WAMP1_TESTPORT_SOCKETS];
     unsigned long closes, sends, recvs;
 } wamp1_testport;
@@ -242,6 +243,10 @@ static int wamp1__tp_random(void *ctx, void *buf, size_t n) {
     wamp1_testport *tp = (wamp1_testport *)ctx;
     uint8_t *b = (uint8_t *)buf;
     if (tp->fail_random) return -1;
+    if (tp->fixed_random) {
+        memset(buf, tp->fixed_random - 1, n);
+        return 0;
+    }
     while (n--) {
         tp->rng = tp->rng * 1103515245u + 12345u;
         *b++ = (uint8_t)(tp->rng >> 16);

@@ -2455,6 +2455,27 @@ TEST(test_session_id_without_random) {
     tp.fail_random = 0;
 }
 
+/* session ids are unique among open sessions even when the random source repeats itself:
+   no search among the others is needed for it */
+TEST(test_session_id_unique_with_a_stuck_random_source) {
+    char ids[WAMP1_MAX_CONNECTIONS][32];
+    wamp1_conn *c;
+    int n = 0, i, j;
+    setup();
+    tp.fixed_random = 1; /* every random byte 0 */
+    for (i = 0; i < WAMP1_MAX_CONNECTIONS; i++) (void)WCONNECT();
+    for (c = wamp1_server_next_conn(wamp1_app_server(&g_app), NULL); c && n < WAMP1_MAX_CONNECTIONS;
+         c = wamp1_server_next_conn(wamp1_app_server(&g_app), c)) {
+        snprintf(ids[n], sizeof ids[n], "%s", wamp1_conn_session_id(c));
+        CHECK(sid_ok(ids[n]));
+        n++;
+    }
+    CHECK_EQ_INT(n, WAMP1_MAX_CONNECTIONS);
+    for (i = 0; i < n; i++)
+        for (j = i + 1; j < n; j++) CHECK(strcmp(ids[i], ids[j]) != 0);
+    tp.fixed_random = 0;
+}
+
 /* wamp1_call_live: waiting while deferred, not after the answer or the caller's exit */
 static wamp1_call_handle live_h;
 static wamp1_call_status h_defer_keep(wamp1_call *call, void *user) {
@@ -2524,6 +2545,7 @@ int main(void) {
     RUN(test_answer_twice);
     RUN(test_writer_left_open);
     RUN(test_session_id_without_random);
+    RUN(test_session_id_unique_with_a_stuck_random_source);
     RUN(test_call_live);
     RUN(test_publish_big_event_from_handler);
     RUN(test_welcome_server_ident);
