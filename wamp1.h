@@ -1940,13 +1940,16 @@ extern "C" {
 
 static char wamp1__lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c; }
 
-static int wamp1__ieq(const char *a, size_t an, const char *b) {
+/* The one case-insensitive (ASCII) compare: a[0..an) and b[0..bn) */
+static int wamp1__ieqn(const char *a, size_t an, const char *b, size_t bn) {
     size_t i;
-    for (i = 0; i < an; i++) {
-        if (b[i] == 0 || wamp1__lower(a[i]) != wamp1__lower(b[i])) return 0;
-    }
-    return b[an] == 0;
+    if (an != bn) return 0;
+    for (i = 0; i < an; i++)
+        if (wamp1__lower(a[i]) != wamp1__lower(b[i])) return 0;
+    return 1;
 }
+
+static int wamp1__ieq(const char *a, size_t an, const char *b) { return wamp1__ieqn(a, an, b, strlen(b)); }
 
 static unsigned wamp1__utoa(char *end, uint64_t v);
 
@@ -5346,19 +5349,6 @@ static int wamp1__mw_hexval(int c)
 }
 
 /* Case-insensitive ASCII comparison of two spans. */
-static int wamp1__mw_ieq(const char *a, size_t an, const char *b, size_t bn)
-{
-    size_t i;
-    if (an != bn) return 0;
-    for (i = 0; i < an; i++) {
-        int x = (unsigned char)a[i], y = (unsigned char)b[i];
-        if (x >= 'A' && x <= 'Z') x |= 0x20;
-        if (y >= 'A' && y <= 'Z') y |= 0x20;
-        if (x != y) return 0;
-    }
-    return 1;
-}
-
 static void wamp1__mw_trim(const char **s, size_t *n)
 {
     while (*n && (**s == ' ' || **s == '\t')) { (*s)++; (*n)--; }
@@ -5658,8 +5648,8 @@ static int wamp1__mw_origin_split(const char *s, size_t n, int rule, wamp1_origi
 
 static unsigned wamp1__mw_default_port(const char *sc, size_t n)
 {
-    if (wamp1__mw_ieq(sc, n, "http", 4) || wamp1__mw_ieq(sc, n, "ws", 2)) return 80;
-    if (wamp1__mw_ieq(sc, n, "https", 5) || wamp1__mw_ieq(sc, n, "wss", 3)) return 443;
+    if (wamp1__ieqn(sc, n, "http", 4) || wamp1__ieqn(sc, n, "ws", 2)) return 80;
+    if (wamp1__ieqn(sc, n, "https", 5) || wamp1__ieqn(sc, n, "wss", 3)) return 443;
     return 0;
 }
 
@@ -5681,14 +5671,14 @@ WAMP1__DEF int wamp1_origin_allowed(const wamp1_origin_rule *rules, int n, const
     for (k = 0; k < n; k++) {
         const wamp1_origin_rule *r = &rules[k];
         size_t rl = r->hostlen, ol = o.hostlen;
-        if (r->scheme && !wamp1__mw_ieq(r->scheme, r->schemelen, o.scheme, o.schemelen)) continue;
+        if (r->scheme && !wamp1__ieqn(r->scheme, r->schemelen, o.scheme, o.schemelen)) continue;
         if (!r->any_port && (r->port ? r->port : def) != o.port) continue;
         if (r->wildcard) {
-            if (ol > rl + 1 && o.host[ol - rl - 1] == '.' && wamp1__mw_ieq(o.host + ol - rl, rl, r->host, rl)) return 1;
+            if (ol > rl + 1 && o.host[ol - rl - 1] == '.' && wamp1__ieqn(o.host + ol - rl, rl, r->host, rl)) return 1;
         } else if (rl > 2 && ol > 2 && r->host[0] == '[' && o.host[0] == '[') {
             uint8_t x[16], y[16];
             if (!wamp1__mw_parse_v6(r->host + 1, rl - 2, x) && !wamp1__mw_parse_v6(o.host + 1, ol - 2, y) && !memcmp(x, y, 16)) return 1;
-        } else if (wamp1__mw_ieq(r->host, rl, o.host, ol)) {
+        } else if (wamp1__ieqn(r->host, rl, o.host, ol)) {
             return 1;
         }
     }
