@@ -1953,11 +1953,13 @@ static int wamp1__ieq(const char *a, size_t an, const char *b) { return wamp1__i
 
 static unsigned wamp1__utoa(char *end, uint64_t v);
 
-/* Writes the decimal form of v; returns its length (at most 20). */
+/* Writes the decimal form of v; returns its length (at most 10). A 32-bit loop of its own:
+   a WebSocket-only build has no JSON writer (and its 64-bit formatter) to share. */
 static size_t wamp1__fmt_u(uint32_t v, char *out) {
-    char tmp[20];
-    unsigned n = wamp1__utoa(tmp + sizeof tmp, v);
-    memcpy(out, tmp + sizeof tmp - n, n);
+    char tmp[10];
+    size_t n = 0, i;
+    do tmp[n++] = (char)('0' + (int)(v % 10u)); while ((v /= 10u) != 0);
+    for (i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
     return n;
 }
 
