@@ -242,7 +242,7 @@ WAMP1__HTTP_FN int wamp1__http_from_dir(wamp1_conn *c, const wamp1_request *req,
     char full[512];
     size_t rl = strlen(site->root), n, i, seg, flen;
     FILE *f;
-    long size;
+    size_t size;
     if (rl + (size_t)req->path_len + 12 > sizeof full || req->path_len == 0 || req->path[0] != '/')
         return wamp1__http_refuse(c, 404, NULL, "HTTP path too long for the directory");
     memcpy(full, site->root, rl);
@@ -278,25 +278,20 @@ WAMP1__HTTP_FN int wamp1__http_from_dir(wamp1_conn *c, const wamp1_request *req,
     flen = n;
     if (!site->scratch || !site->scratch_size || !(f = fopen(full, "rb")))
         return wamp1__http_refuse(c, 404, NULL, "no such file in the HTTP directory");
-    size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-    if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        fclose(f); /* a directory, or unreadable */
+    size = fread(site->scratch, 1, site->scratch_size, f);
+    if (ferror(f)) { /* a directory, or unreadable */
+        fclose(f);
         return wamp1__http_refuse(c, 404, NULL, "not a readable file in the HTTP directory");
     }
-    if ((unsigned long)size > site->scratch_size) {
+    if (size == site->scratch_size && fgetc(f) != EOF) {
         fclose(f);
         return wamp1__http_refuse(c, 500, NULL, "file larger than the HTTP scratch buffer");
-    }
-    if (fread(site->scratch, 1, (size_t)size, f) != (size_t)size) {
-        fclose(f);
-        return wamp1__http_refuse(c, 404, NULL, "not a readable file in the HTTP directory");
     }
     fclose(f);
     {
         char tag[40];
-        wamp1__http_etag(site->scratch, (size_t)size, tag);
-        return wamp1__http_send(c, req, site, wamp1_http_content_type(full, flen), site->scratch,
-                                (size_t)size, tag, 0, 0);
+        wamp1__http_etag(site->scratch, size, tag);
+        return wamp1__http_send(c, req, site, wamp1_http_content_type(full, flen), site->scratch, size, tag, 0, 0);
     }
 }
 #endif
