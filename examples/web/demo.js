@@ -116,7 +116,10 @@ $("burst").addEventListener("click", () => {
 const hist = [];
 let last = null;
 function draw() {
-    const c = $("chart"), g = c.getContext("2d"), w = c.width, h = c.height;
+    const c = $("chart"), g = c.getContext("2d"), dpr = window.devicePixelRatio || 1;
+    const w = Math.max(200, c.clientWidth || 600), h = Math.round(w / 3);
+    if (c.width !== Math.round(w * dpr)) { c.width = Math.round(w * dpr); c.height = Math.round(h * dpr); }
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
     g.clearRect(0, 0, w, h);
     const max = Math.max(10, ...hist.map((p) => p.rate));
     g.strokeStyle = "#e5e7eb";

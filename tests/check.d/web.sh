@@ -1,0 +1,21 @@
+# shellcheck shell=bash
+# Sourced by tests/check.sh: the browser side. The demo's page, client files and WAMP-CRA over
+# loopback (Python), wamp1.js under Node (npm ws, after npm ci), and the page in a real headless
+# Chromium driven over the DevTools protocol (Debian chromium). The unit suite tests/test_web.c
+# (HTTP responder, SHA-256/HMAC/PBKDF2 vectors) runs with the other unit tests. About 15 s.
+if [ -x build/demo ] && have_py websocket; then
+  suite integration-web 60 "$PY" tests/integration/test_web_demo.py build/demo
+else
+  skip integration-web "build/demo or python3-websocket is missing"
+fi
+if have node && [ -d node_modules/ws ]; then
+  suite web-node 60 node tests/web/test_wamp1_node.mjs build/demo
+  if [ -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
+    suite web-browser 90 node tests/web/test_browser.mjs build/demo
+  else
+    skip web-browser "chromium is not installed (Debian package chromium)"
+  fi
+else
+  skip web-node "node or npm ws (npm ci) is not installed"
+  skip web-browser "node or npm ws (npm ci) is not installed"
+fi
