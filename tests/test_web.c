@@ -11,9 +11,13 @@
 #include "../port/wamp1_cra.h"
 #include "test_util.h"
 
-#include <strings.h>
 #include <sys/stat.h>
+#ifdef _WIN32
+#define mkdir_(p) _mkdir(p)
+#else
 #include <unistd.h>
+#define mkdir_(p) mkdir((p), 0700)
+#endif
 
 static wamp1_testport tp;
 static wamp1_port port;
@@ -95,7 +99,10 @@ static const char *header(const char *name) {
     while (p && end && p < end) {
         const char *le = strstr(p, "\r\n");
         if (!le) break;
-        if ((size_t)(le - p) > nl + 1 && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+        size_t k;
+        int same = (size_t)(le - p) > nl + 1 && p[nl] == ':';
+        for (k = 0; same && k < nl; k++) same = (p[k] | 0x20) == (name[k] | 0x20);
+        if (same) {
             size_t vl = (size_t)(le - p) - nl - 2;
             if (vl >= sizeof v) vl = sizeof v - 1;
             memcpy(v, p + nl + 2, vl);
@@ -257,15 +264,17 @@ static void put(const char *name, const char *text) {
 
 TEST(test_directory) {
     char p[512];
-    snprintf(dir, sizeof dir, "/tmp/wamp1_web_%ld", (long)getpid());
-    mkdir(dir, 0700);
+    snprintf(dir, sizeof dir, "build/wamp1_web_XXXXXX");
+    if (!mkdtemp(dir)) {
+        CHECK(!"mkdtemp");
+        return;
+    }
     snprintf(p, sizeof p, "%s/sub", dir);
-    mkdir(p, 0700);
+    mkdir_(p);
     put("index.html", "<p>index</p>\n");
     put("style.css", "p{}\n");
     put("sub/index.html", "<p>sub</p>\n");
     put(".secret", "no\n");
-    put("big.txt", "");
     {
         FILE *f;
         snprintf(p, sizeof p, "%s/big.txt", dir);
@@ -319,9 +328,17 @@ TEST(test_directory) {
     stop();
     site.root = NULL;
     site.count = 2;
-    remove(p);
-    snprintf(p, sizeof p, "rm -rf '%s'", dir);
-    CHECK(system(p) == 0);
+    {
+        static const char *const names[] = {"index.html", "style.css", "sub/index.html", ".secret", "big.txt"};
+        unsigned i;
+        for (i = 0; i < 5; i++) {
+            snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+            CHECK(remove(p) == 0);
+        }
+        snprintf(p, sizeof p, "%s/sub", dir);
+        CHECK(rmdir(p) == 0);
+        CHECK(rmdir(dir) == 0);
+    }
 }
 
 TEST(test_response_too_large) {
