@@ -350,7 +350,8 @@ function connect(wsuri, onconnect, onhangup, options) {
             retries++;
             session.state = "waiting";
             hangup(welcomed ? CONNECTION_LOST_SCHEDULED_RECONNECT : CONNECTION_UNREACHABLE_SCHEDULED_RECONNECT,
-                "reconnecting in " + delay + " ms (attempt " + retries + ")", delay);
+                "reconnecting in " + delay + " ms (attempt " + retries + ")",
+                { delay, retries, maxretries: o.maxRetries });
             session._timer = setTimeout(open, delay);
         };
     };
