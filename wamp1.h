@@ -76,6 +76,11 @@
      port/wamp1_lwip_raw.h      lwIP raw API, NO_SYS=1 bare metal, from the main loop
      port/wamp1_mbedtls.h       wss://: wraps any port with mbedTLS (2.28 and 3.x)
      port/wamp1_testport.h      in memory, with a fake clock: unit tests and fuzzing
+   Optional parts, in the same file after the implementation (firmware leaves them out):
+     port/wamp1_http.h          plain HTTP for cfg.cb.on_http: files from a table in memory
+                                (gzip variant, ETag/304, HEAD) or a directory; 404, 405
+     port/wamp1_cra.h           WAMP-CRA (authreq/auth, permissions on CALL, SUBSCRIBE and
+                                PUBLISH) with SHA-256, HMAC-SHA256 and PBKDF2-HMAC-SHA256
    A firmware project can write its own port in one file.
 
    4. CONFIGURATION
@@ -154,7 +159,7 @@
                  (wamp1_origin_rule_parse, wamp1_origin_allowed), sessions
                  (wamp1_session_provider, wamp1_php_files_provider)
    Connections   wamp1_conn_send/_text/_binary/_frame, wamp1_conn_close,
-                 wamp1_conn_http_respond, wamp1_conn_handle/lookup (safe handles),
+                 wamp1_conn_http_respond/_ex, wamp1_conn_handle/lookup (safe handles),
                  wamp1_conn_peer, wamp1_conn_request (the kept upgrade request),
                  wamp1_conn_release_request,
                  wamp1_conn_session / _has_session, wamp1_conn_set_user/user
