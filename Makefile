@@ -56,6 +56,9 @@ build/web/%.gz: examples/web/% | build
 build/demo_web.h: build/embed $(WEB_FILES) $(patsubst examples/web/%,build/web/%.gz,$(WEB_FILES))
 	@mkdir -p build/web && cp $(WEB_FILES) build/web/
 	./build/embed $@ $(addprefix build/web/,$(notdir $(WEB_FILES)))
+# the same files for firmware (examples/lwip/raw with -DEXAMPLE_WEB): the gzip copies alone
+build/demo_web_gz.h: build/demo_web.h
+	./build/embed -z $@ $(addprefix build/web/,index.html demo.css demo.js wamp1.js)
 
 # unit tests: plain and sanitized builds
 build/test_%: tests/test_%.c tests/test_util.h $(HDRS) | build

@@ -30,6 +30,7 @@
           percent-encoded (path traversal), reported as such.
      400  a bad percent escape in a directory path.
      405  a method other than GET or HEAD (with Allow: GET, HEAD).
+     406  a file held only gzipped (body NULL) to a client that does not accept gzip.
      500  the answer does not fit the connection's send buffer, or a file does not fit
           site->scratch.
    The whole answer goes through the connection's send buffer: a file must fit it (the
@@ -55,7 +56,7 @@
 typedef struct wamp1_http_file {
     const char *path;          /* "/", "/app.js": the request path, exactly */
     const char *content_type;  /* "text/html; charset=utf-8" */
-    const void *body;
+    const void *body;          /* NULL: the gzip copy alone (firmware, to save flash) */
     size_t len;
     const void *gz;            /* a gzip copy of body, or NULL */
     size_t gz_len;
@@ -172,7 +173,7 @@ WAMP1__HTTP_FN int wamp1__http_refuse(wamp1_conn *c, int status, const char *hea
     static const char t404[] = "not found\n", t405[] = "method not allowed\n", t403[] = "forbidden\n",
                       t400[] = "bad request\n", t500[] = "internal error\n";
     const char *body = status == 404 ? t404 : status == 405 ? t405 : status == 403 ? t403
-                     : status == 400 ? t400 : t500;
+                     : status == 400 ? t400 : status == 406 ? "not acceptable: gzip only\n" : t500;
     wamp1__report(c->srv, c, WAMP1_ERR_HTTP, why);
     wamp1_conn_http_respond_ex(c, status, "text/plain", headers, body, strlen(body));
     return status;
@@ -307,15 +308,17 @@ WAMP1__HTTP_FN int wamp1_http_serve(wamp1_conn *c, const wamp1_request *req, con
         char tag[40];
         int gz;
         if (pl != req->path_len || memcmp(f->path, req->path, pl) != 0) continue;
+        gz = f->gz && wamp1__http_accepts_gzip(req);
+        if (!f->body && !gz)
+            return wamp1__http_refuse(c, 406, NULL, "a gzip-only file to a client without gzip");
         if (f->etag) {
             size_t el = strlen(f->etag);
             if (el >= sizeof tag) el = sizeof tag - 1;
             memcpy(tag, f->etag, el);
             tag[el] = 0;
         } else {
-            wamp1__http_etag(f->body, f->len, tag);
+            wamp1__http_etag(f->body ? f->body : f->gz, f->body ? f->len : f->gz_len, tag);
         }
-        gz = f->gz && wamp1__http_accepts_gzip(req);
         return wamp1__http_send(c, req, site, f->content_type, gz ? f->gz : f->body, gz ? f->gz_len : f->len,
                                 tag, gz, f->gz != NULL);
     }

@@ -137,6 +137,7 @@ TEST(test_table_get_head_etag) {
         char inm[96];
         snprintf(inm, sizeof inm, "If-None-Match: \"other\", %s\r\n", tag);
         CHECK_EQ_INT(http("GET", "/", inm), 304);
+        CHECK(strncmp(resp, "HTTP/1.1 304 Not Modified\r\n", 27) == 0);
         CHECK_EQ_INT(body_len(), 0);
         CHECK(strcmp(header("ETag"), tag) == 0);
         snprintf(inm, sizeof inm, "If-None-Match: W/%s\r\n", tag);
@@ -341,6 +342,24 @@ TEST(test_directory) {
     }
 }
 
+TEST(test_gzip_only_entry) {
+    static const wamp1_http_file gzonly[] = {{"/z", "text/plain", NULL, 0, page_gz, sizeof page_gz, NULL}};
+    wamp1_http_site s2 = {gzonly, 1, NULL, NULL, 0, NULL};
+    wamp1_http_site keep = site;
+    start(1);
+    site = s2;
+    listen_now();
+    CHECK_EQ_INT(http("GET", "/z", "Accept-Encoding: gzip\r\n"), 200);
+    CHECK(strcmp(header("Content-Encoding"), "gzip") == 0);
+    CHECK_EQ_INT(body_len(), sizeof page_gz);
+    CHECK(header("ETag")[0] == '"');
+    CHECK_EQ_INT(http("GET", "/z", NULL), 406);
+    CHECK(strncmp(resp, "HTTP/1.1 406 Not Acceptable\r\n", 29) == 0);
+    CHECK_EQ_INT(http("GET", "/z", "Accept-Encoding: gzip;q=0\r\n"), 406);
+    stop();
+    site = keep;
+}
+
 TEST(test_response_too_large) {
     static char huge[20000];
     static const wamp1_http_file big[] = {{"/big", "text/plain", huge, sizeof huge, NULL, 0, NULL}};
@@ -471,6 +490,7 @@ int main(void) {
     RUN(test_refusals);
     RUN(test_links_apply_to_plain_http);
     RUN(test_directory);
+    RUN(test_gzip_only_entry);
     RUN(test_response_too_large);
     RUN(test_sha256);
     RUN(test_hmac_rfc4231);

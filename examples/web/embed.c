@@ -1,11 +1,12 @@
 /* embed: turns the demo's web files into a C header of wamp1_http_file entries.
 
-   embed OUT.h FILE...
+   embed [-z] OUT.h FILE...
 
    Each FILE becomes an entry at "/" + its base name (index.html at "/"), with its content
    type from the extension and a strong ETag; when FILE.gz exists next to it (make writes
    it with gzip -9n) and is smaller, it is the entry's gzip variant. The header defines
-   demo_web_files[] and DEMO_WEB_COUNT; include it after port/wamp1_http.h. Build-time tool:
+   demo_web_files[] and DEMO_WEB_COUNT; include it after port/wamp1_http.h. With -z (for
+   firmware) only the gzip copies go in (body NULL: a client without gzip gets 406). Build-time tool:
    plain C99 and stdio, nothing of wamp1.h. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,9 +57,13 @@ static const char *type_of(const char *name) {
 
 int main(int argc, char **argv) {
     FILE *out;
-    int i;
+    int i, gzonly = argc > 1 && strcmp(argv[1], "-z") == 0;
+    if (gzonly) {
+        argv++;
+        argc--;
+    }
     if (argc < 3) {
-        fprintf(stderr, "embed: usage: embed OUT.h FILE...\n");
+        fprintf(stderr, "embed: usage: embed [-z] OUT.h FILE...\n");
         return 2;
     }
     out = fopen(argv[1], "w");
@@ -70,14 +75,13 @@ int main(int argc, char **argv) {
         char name[64], gzpath[1024];
         if (!body) { perror(argv[i]); return 2; }
         sprintf(name, "demo_web_%d", i - 2);
-        array(out, name, body, n);
+        if (!gzonly) array(out, name, body, n);
         snprintf(gzpath, sizeof gzpath, "%s.gz", argv[i]);
         gz = slurp(gzpath, &gn);
-        if (gz && gn < n) {
+        if (gzonly && !gz) { perror(gzpath); return 2; }
+        if (gz && (gzonly || gn < n)) { /* a gzip copy that is no smaller is left out */
             sprintf(name, "demo_web_%d_gz", i - 2);
             array(out, name, gz, gn);
-        } else {
-            gn = 0;
         }
         free(gz);
         free(body);
@@ -94,9 +98,12 @@ int main(int argc, char **argv) {
         for (k = 0; k < n; k++) h = ((h ^ body[k]) * 16777619ul) & 0xFFFFFFFFul;
         snprintf(gzpath, sizeof gzpath, "%s.gz", argv[i]);
         gz = slurp(gzpath, &gn);
-        if (!gz || gn >= n) gn = 0;
-        fprintf(out, "    {\"/%s\", \"%s\", demo_web_%d, %lu, ", strcmp(base, "index.html") ? base : "",
-                type_of(base), i - 2, (unsigned long)n);
+        if (!gz || (gn >= n && !gzonly)) gn = 0;
+        if (gzonly)
+            fprintf(out, "    {\"/%s\", \"%s\", NULL, 0, ", strcmp(base, "index.html") ? base : "", type_of(base));
+        else
+            fprintf(out, "    {\"/%s\", \"%s\", demo_web_%d, %lu, ", strcmp(base, "index.html") ? base : "",
+                    type_of(base), i - 2, (unsigned long)n);
         if (gn) fprintf(out, "demo_web_%d_gz, %lu, ", i - 2, (unsigned long)gn);
         else fprintf(out, "NULL, 0, ");
         fprintf(out, "\"\\\"%08lx-%lx\\\"\"},\n", h, (unsigned long)n);

@@ -2,7 +2,8 @@
 # Sourced by tests/check.sh: the browser side. The demo's page, client files and WAMP-CRA over
 # loopback (Python), wamp1.js under Node (npm ws, after npm ci), and the page in a real headless
 # Chromium driven over the DevTools protocol (Debian chromium). The unit suite tests/test_web.c
-# (HTTP responder, SHA-256/HMAC/PBKDF2 vectors) runs with the other unit tests. About 15 s.
+# (HTTP responder, SHA-256/HMAC/PBKDF2 vectors) runs with the other unit tests; the lwIP example
+# serving the page from flash is compiled (host, Cortex-M4). About 20 s.
 if [ -x build/demo ] && have_py websocket; then
   suite integration-web 60 "$PY" tests/integration/test_web_demo.py build/demo
 else
@@ -19,3 +20,4 @@ else
   skip web-node "node or npm ws (npm ci) is not installed"
   skip web-browser "node or npm ws (npm ci) is not installed"
 fi
+suite web-lwip-example 60 bash tests/web/lwip_example.sh

@@ -8,10 +8,18 @@
        void  ethernetif_poll(struct netif *netif);    pass received frames to netif->input()
        u32_t sys_now(void);                           a millisecond tick (e.g. SysTick)
    (the names of ST's and NXP's lwIP templates). Clients connect to ws://EXAMPLE_IP:8080/
-   with the subprotocol "wamp"; the routes are those of examples/demo_routes.h. */
+   with the subprotocol "wamp"; the routes are those of examples/demo_routes.h.
+
+   With -DEXAMPLE_WEB -Ibuild (after `make build/demo_web_gz.h`) it serves the demo page at
+   http://EXAMPLE_IP:8080/ too, from flash: the gzip copies of examples/web (about 11 KiB)
+   through port/wamp1_http.h; a whole answer goes through a send buffer, so those are 8 KiB. */
 #define WAMP1_MAX_CONNECTIONS 4
 #define WAMP1_RECV_BUFFER_SIZE 1024
+#ifdef EXAMPLE_WEB
+#define WAMP1_SEND_BUFFER_SIZE 8192
+#else
 #define WAMP1_SEND_BUFFER_SIZE 1024
+#endif
 #define WAMP1_MAX_TOPICS 16
 #define WAMP1_MAX_ROUTES 12 /* the demo's 9 routes; small builds default to 8 */
 #define WAMP1_NO_SESSION
@@ -26,6 +34,17 @@
 
 #include "../../../port/wamp1_lwip_raw.h"
 #include "../../demo_routes.h"
+#ifdef EXAMPLE_WEB
+#include "../../../port/wamp1_http.h"
+#include "demo_web_gz.h" /* demo_web_files[]: make build/demo_web_gz.h */
+
+static const wamp1_http_site site = {demo_web_files, DEMO_WEB_COUNT, NULL, NULL, 0, NULL};
+
+static void on_http(wamp1_conn *c, const wamp1_request *req, void *user) {
+    (void)user;
+    (void)wamp1_http_serve(c, req, &site);
+}
+#endif
 
 #ifndef EXAMPLE_IP
 #define EXAMPLE_IP 192, 168, 0, 50
@@ -64,6 +83,9 @@ int main(void) {
     cfg.server.host = "0.0.0.0";
     cfg.server.listen_port = EXAMPLE_PORT;
     cfg.server.keepalive_ms = 30000;
+#ifdef EXAMPLE_WEB
+    cfg.server.cb.on_http = on_http;
+#endif
     if (wamp1_app_init(&app, &cfg) != 0) return 1;
     if (demo_add_routes(&app) != 0) return 1; /* WAMP1_MAX_ROUTES too small: see demo_routes.h */
     if (wamp1_app_listen(&app) != 0) return 1;
