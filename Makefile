@@ -37,9 +37,10 @@ build:
 build/%: examples/posix/%.c $(HDRS) examples/demo_routes.h examples/demo_options.h | build
 	$(CC) $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) $(WEB_CFLAGS) -o $@ $< -lpthread $(EXTRA_LIBS)
 
-# The demo's web page (examples/web, plain files, no build step of their own) is embedded in
-# the binary: build/demo_web.h holds each file and its gzip -9n copy (examples/web/embed.c).
-WEB_FILES := $(addprefix examples/web/,index.html demo.css demo.js wamp1.js wamp1.classic.js)
+# The demo's web page (examples/web: the page and the client, plain files, no build step of
+# their own) is embedded in the binary: build/demo_web.h holds each file and its gzip -9n
+# copy (examples/web/embed.c). The contract: / and /wamp1.js, nothing else.
+WEB_FILES := $(addprefix examples/web/,index.html wamp1.js)
 build/demo build/poll_demo: build/demo_web.h examples/demo_auth.h
 build/demo build/poll_demo: WEB_CFLAGS := -Ibuild -DDEMO_WEB_ASSETS
 # the plain-script build of the client (committed; remade when wamp1.js changes)
@@ -58,7 +59,7 @@ build/demo_web.h: build/embed $(WEB_FILES) $(patsubst examples/web/%,build/web/%
 	./build/embed $@ $(addprefix build/web/,$(notdir $(WEB_FILES)))
 # the same files for firmware (examples/lwip/raw with -DEXAMPLE_WEB): the gzip copies alone
 build/demo_web_gz.h: build/demo_web.h
-	./build/embed -z $@ $(addprefix build/web/,index.html demo.css demo.js wamp1.js)
+	./build/embed -z $@ $(addprefix build/web/,$(notdir $(WEB_FILES)))
 
 # unit tests: plain and sanitized builds
 build/test_%: tests/test_%.c tests/test_util.h $(HDRS) | build

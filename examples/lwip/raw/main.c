@@ -11,7 +11,7 @@
    with the subprotocol "wamp"; the routes are those of examples/demo_routes.h.
 
    With -DEXAMPLE_WEB -Ibuild (after `make build/demo_web_gz.h`) it serves the demo page at
-   http://EXAMPLE_IP:8080/ too, from flash: the gzip copies of examples/web (about 11 KiB)
+   http://EXAMPLE_IP:8080/ too, from flash: the gzip copies of the page and wamp1.js (10.5 KiB)
    through port/wamp1_http.h; a whole answer goes through a send buffer, so those are 8 KiB. */
 #define WAMP1_MAX_CONNECTIONS 4
 #define WAMP1_RECV_BUFFER_SIZE 1024
