@@ -3,9 +3,10 @@
 
    Optional: firmware that does not include this file links none of it. Include it after the
    implementation of wamp1.h, in that one file (its functions are static; the rejections
-   reach the error hook as WAMP1_ERR_MALFORMED). It needs the
-   attribute store (WAMP1_MAX_ATTRS > 0, three records per authenticating session) and two
-   routes and one middleware slot of the app.
+   reach the error hook as WAMP1_ERR_MALFORMED). It needs the attribute store
+   (WAMP1_MAX_ATTRS > 0, three records per authenticating session, WAMP1_ATTR_VALUE_SIZE at
+   least 32: small builds default to 16), two routes and one middleware slot of the app; a
+   full store answers CALLERROR ...#internal.
 
        static wamp1_cra_key *lookup(void *user, const char *authkey, size_t len) { ... }
        static wamp1_cra cra;   (cra.lookup = lookup; cra.required = 1;)
