@@ -5,8 +5,8 @@
 // Calls (results, CURIEs, CALLERROR with uri/desc/details), PubSub (excludeMe, exclude,
 // eligible, unsubscribe), reconnection after the server restarts (re-subscribed, pending calls
 // rejected), WAMP-CRA with launch() (right and wrong secret, salted, anonymous; WebCrypto and
-// the script's own SHA-256), the crypto fallback against node:crypto, and the plain-script
-// build against the module. Prints PASS/FAIL per test, ends with `web-node: N passed, M failed`.
+// the script's own SHA-256), AutobahnJS 0.8.2's login steps with npm crypto-js, the crypto
+// fallback against node:crypto, and the plain-script build against the module. Prints PASS/FAIL per test, ends with `web-node: N passed, M failed`.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -163,10 +163,9 @@ await test('reconnects_and_resubscribes', async () => {
   const before = s.sessionid();
   const got = events(s, t);
   await s.call(RPC + 'echo');
-  const pending = s.call(RPC + 'sleep', 3000);
+  const pending = s.call(RPC + 'sleep', 3000).then(() => null, (e) => e);
   await stopDemo(d);
-  let lost = null;
-  try { await pending; } catch (e) { lost = e; }
+  const lost = await pending;
   check(lost && lost.uri === 'http://wamp1.dev/error#connection-lost', 'pending call ' + JSON.stringify(lost));
   await sleep(300);
   const d2 = await startDemo([], port);
@@ -276,6 +275,51 @@ await test('cra_resubscribes_after_auth_on_reconnect', async () => {
   check(same(got, ['hi']), 'event after re-authentication ' + JSON.stringify(got));
   s.close(); pub.close();
   await stopDemo(d2);
+});
+
+// AutobahnJS 0.8.2 is on no registry; its login is replayed here step by step as its source
+// does it: authreq(appkey, appextra) and auth(signature) as CALLs whose undefined arguments
+// JSON.stringify turns into null, ab.deriveKey = CryptoJS.PBKDF2(secret, salt, {keySize: keylen / 4,
+// iterations, hasher: SHA256}) in base64, ab.authsign = CryptoJS.HmacSHA256(challenge, key) in
+// base64, with npm crypto-js (the CryptoJS it bundles).
+let CryptoJS = null;
+try { CryptoJS = (await import('crypto-js')).default; } catch (e) { /* npm ci not run since it was added */ }
+function rawSession(url) {
+  return within(new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, ['wamp']);
+    const waiting = new Map();
+    let n = 0;
+    const call = (...a) => new Promise((res) => { const id = 'c' + (++n); waiting.set(id, res); ws.send(JSON.stringify([2, id, ...a])); });
+    ws.on('message', (d) => {
+      const m = JSON.parse(d);
+      if (m[0] === 0) resolve({ ws, call, welcome: m });
+      else if (waiting.has(m[1])) { waiting.get(m[1])(m); waiting.delete(m[1]); }
+    });
+    ws.on('error', reject);
+  }), 3000, 'raw session');
+}
+await test('autobahnjs_082_login_steps', async () => {
+  if (!CryptoJS) throw new Error('npm crypto-js is missing: run npm ci');
+  const abDeriveKey = (secret, extra) => (extra && extra.salt
+    ? CryptoJS.PBKDF2(secret, extra.salt, { keySize: (extra.keylen || 32) / 4, iterations: extra.iterations || 10000, hasher: CryptoJS.algo.SHA256 }).toString(CryptoJS.enc.Base64)
+    : secret);
+  const abAuthsign = (challenge, secret) => CryptoJS.HmacSHA256(challenge, secret || '').toString(CryptoJS.enc.Base64);
+  const AUTHREQ = 'http://api.wamp.ws/procedure#authreq', AUTHP = 'http://api.wamp.ws/procedure#auth';
+  for (const [key, secret, ok] of [['alice', 's3cret', true], ['bob', 'pw', true], ['alice', 'wrong', false], ['bob', 's3cret', false]]) {
+    const s = await rawSession(authDemo.url);
+    const ch = await s.call(AUTHREQ, key, undefined);
+    check(ch[0] === 3 && typeof ch[2] === 'string', 'authreq ' + JSON.stringify(ch));
+    const sig = abAuthsign(ch[2], abDeriveKey(secret, JSON.parse(ch[2]).authextra));
+    const r = await s.call(AUTHP, sig);
+    if (ok) check(r[0] === 3 && Array.isArray(r[2].rpc), `${key}/${secret}: ` + JSON.stringify(r));
+    else check(r[0] === 4 && r[2] === ERR + 'invalid-signature', `${key}/${secret}: ` + JSON.stringify(r));
+    s.ws.close();
+  }
+  const s = await rawSession(authDemo.url); // ab.launch without appkey: authreq() then auth()
+  const a1 = await s.call(AUTHREQ, undefined, undefined);
+  const a2 = await s.call(AUTHP, undefined);
+  check(a1[0] === 3 && a1[2] === null && a2[0] === 3 && a2[2].rpc[0].uri === RPC + 'add', 'anonymous ' + JSON.stringify([a1, a2]));
+  s.ws.close();
 });
 
 await test('classic_build_matches_module', async () => {
