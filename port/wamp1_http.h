@@ -38,8 +38,9 @@
 
    Directory (site->root, not with WAMP1_NO_STDIO_FILES): a path maps to root + path, "/"
    and ".../" to index.html; the file is read into site->scratch (site->scratch_size bytes)
-   for each request. Only what is under root can be reached. The table is searched first,
-   then the directory. */
+   for each request. Only names under root can be reached (a symbolic link in it is followed:
+   put none there that leads out); an empty root means ".". The table is searched first, then
+   the directory. */
 #ifndef WAMP1_HTTP_H_INCLUDED
 #define WAMP1_HTTP_H_INCLUDED
 
@@ -241,12 +242,13 @@ WAMP1__HTTP_FN int wamp1__http_hex(char ch) {
 
 WAMP1__HTTP_FN int wamp1__http_from_dir(wamp1_conn *c, const wamp1_request *req, const wamp1_http_site *site) {
     char full[512];
-    size_t rl = strlen(site->root), n, i, seg, flen;
+    const char *root = site->root[0] ? site->root : ".";
+    size_t rl = strlen(root), n, i, seg, flen;
     FILE *f;
     size_t size;
     if (rl + (size_t)req->path_len + 12 > sizeof full || req->path_len == 0 || req->path[0] != '/')
         return wamp1__http_refuse(c, 404, NULL, "HTTP path too long for the directory");
-    memcpy(full, site->root, rl);
+    memcpy(full, root, rl);
     n = rl;
     /* decode the percent escapes first, then judge what they spell */
     for (i = 0; i < req->path_len; i++) {
