@@ -164,6 +164,10 @@
                  wamp1_conn_release_request,
                  wamp1_conn_session / _has_session, wamp1_conn_set_user/user
    Attributes    wamp1_attr_set_/get_ int, double, ptr, bytes; _type_of, _remove
+   Plain HTTP    cfg.cb.on_http (after the links), wamp1_conn_http_respond/_ex;
+                 port/wamp1_http.h: wamp1_http_serve(c, req, &site) (wamp1_http_file table)
+   WAMP-CRA      port/wamp1_cra.h: wamp1_cra_attach(&app, &cra) (cra.lookup gives a
+                 wamp1_cra_key), wamp1_cra_session_key; wamp1_sha256, _hmac_sha256, _pbkdf2_sha256
    WAMP app      wamp1_app_init/listen/poll/run/stop/shutdown, wamp1_app_stats
    Routing       wamp1_app_add_rpc/_topic/_route/_handler/_middleware,
                  wamp1_route_match, wamp1_match_get; cfg.resolve, cfg.error_uri
