@@ -218,7 +218,7 @@
 
    7. LIMITS AND DEFINED ANSWERS
 
-   Handshake: 405 (not GET, with Allow: GET; HEAD only for on_http), 505 (HTTP below 1.1), 400 (malformed request
+   Handshake: 405 (not GET, with Allow; HEAD only with on_http), 505 (HTTP below 1.1), 400 (malformed request
    line or header, no or several Host, Connection without upgrade, bad key), 431 (header block
    or lines beyond the limits), 426 (no Upgrade: websocket, version not 13, required
    subprotocol not offered), 403 (blocked, origin), 503 (pool full), any status a link returns.
