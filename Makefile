@@ -36,7 +36,31 @@ build:
 	@mkdir -p build
 
 build/%: examples/posix/%.c $(HDRS) examples/demo_routes.h examples/demo_options.h | build
-	$(CC) $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -o $@ $< -lpthread $(EXTRA_LIBS)
+	$(CC) $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) $(WEB_CFLAGS) -o $@ $< -lpthread $(EXTRA_LIBS)
+
+# The demo's web page (examples/web: the page and the client, plain files, no build step of
+# their own) is embedded in the binary: build/demo_web.h holds each file and its gzip -9n
+# copy (examples/web/embed.c). The contract: / and /wamp1.js, nothing else.
+WEB_FILES := $(addprefix examples/web/,index.html wamp1.js)
+build/demo build/poll_demo: build/demo_web.h examples/demo_auth.h
+build/demo build/poll_demo: WEB_CFLAGS := -Ibuild -DDEMO_WEB_ASSETS
+# the plain-script build of the client (committed; remade when wamp1.js changes)
+examples/web/wamp1.classic.js: examples/web/wamp1.js
+	{ echo '/* wamp1.classic.js - generated from wamp1.js by make: the same client as a plain'; \
+	  echo '   <script>, which defines window.wamp1 (globalThis.wamp1). Edit wamp1.js instead. */'; \
+	  echo '(function () {'; echo '"use strict";'; grep -v '^export ' $<; \
+	  echo 'globalThis.wamp1 = wamp1;'; echo '})();'; } > $@
+build/embed: examples/web/embed.c | build
+	$(CC) -O1 -o $@ $<
+build/web/%.gz: examples/web/% | build
+	@mkdir -p build/web
+	gzip -9 -n -c $< > $@
+build/demo_web.h: build/embed $(WEB_FILES) $(patsubst examples/web/%,build/web/%.gz,$(WEB_FILES))
+	@mkdir -p build/web && cp $(WEB_FILES) build/web/
+	./build/embed $@ $(addprefix build/web/,$(notdir $(WEB_FILES)))
+# the same files for firmware (examples/lwip/raw with -DEXAMPLE_WEB): the gzip copies alone
+build/demo_web_gz.h: build/demo_web.h
+	./build/embed -z $@ $(addprefix build/web/,$(notdir $(WEB_FILES)))
 
 # unit tests: plain and sanitized builds
 build/test_%: tests/test_%.c tests/test_util.h $(HDRS) | build
@@ -48,7 +72,7 @@ build/evt_%: tests/test_%.c tests/test_util.h $(HDRS) | build
 
 # the POSIX port's portable poll() backend instead of epoll
 build/poll_%: examples/posix/%.c $(HDRS) examples/demo_routes.h examples/demo_options.h | build
-	$(CC) $(WARN) $(CFLAGS) -DWAMP1_POSIX_POLL -o $@ $< -lpthread
+	$(CC) $(WARN) $(CFLAGS) $(WEB_CFLAGS) -DWAMP1_POSIX_POLL -o $@ $< -lpthread
 build/polltest_%: tests/test_%.c tests/test_util.h $(HDRS) | build
 	$(CC) $(WARN) -Wno-sign-conversion $(CFLAGS) -DWAMP1_POSIX_POLL -o $@ $< -lpthread -lm
 

@@ -80,6 +80,11 @@
    (the TLS wrapper also takes the port it wraps), and uses only the public API, so it may
    be included in a file other than the implementation's. A firmware project can write its
    own port in one file.
+   Optional parts, in the same file after the implementation (firmware leaves them out):
+     port/wamp1_http.h          plain HTTP for cfg.cb.on_http: files from a table in memory
+                                (gzip variant, ETag/304, HEAD) or a directory; 404, 405
+     port/wamp1_cra.h           WAMP-CRA (authreq/auth, permissions on CALL, SUBSCRIBE and
+                                PUBLISH) with SHA-256, HMAC-SHA256 and PBKDF2-HMAC-SHA256
 
    4. CONFIGURATION
 
@@ -161,11 +166,15 @@
                  (wamp1_origin_rule_parse, wamp1_origin_allowed), sessions
                  (wamp1_session_provider, wamp1_php_files_provider)
    Connections   wamp1_conn_send/_text/_binary/_frame, wamp1_conn_close,
-                 wamp1_conn_http_respond, wamp1_conn_handle/lookup (safe handles),
+                 wamp1_conn_http_respond/_ex, wamp1_conn_handle/lookup (safe handles),
                  wamp1_conn_peer, wamp1_conn_request (the kept upgrade request),
                  wamp1_conn_release_request,
                  wamp1_conn_session / _has_session, wamp1_conn_set_user/user
    Attributes    wamp1_attr_set_/get_ int, double, ptr, bytes; _type_of, _remove
+   Plain HTTP    cfg.cb.on_http (after the links), wamp1_conn_http_respond/_ex;
+                 port/wamp1_http.h: wamp1_http_serve(c, req, &site) (wamp1_http_file table)
+   WAMP-CRA      port/wamp1_cra.h: wamp1_cra_attach(&app, &cra) (cra.lookup gives a
+                 wamp1_cra_key), wamp1_cra_session_key; wamp1_sha256, _hmac_sha256, _pbkdf2_sha256
    WAMP app      wamp1_app_init/listen/poll/run/stop/shutdown, wamp1_app_stats,
                  wamp1_app_server, wamp1_server_app, wamp1_conn_app
    Routing       wamp1_app_add_rpc/_topic/_route/_handler/_middleware,
@@ -221,7 +230,7 @@
 
    7. LIMITS AND DEFINED ANSWERS
 
-   Handshake: 405 (not GET, with Allow: GET), 505 (HTTP below 1.1), 400 (malformed request
+   Handshake: 405 (not GET, with Allow; HEAD only with on_http), 505 (HTTP below 1.1), 400 (malformed request
    line or header, no or several Host, Connection without upgrade, bad key), 431 (header block
    or lines beyond the limits), 426 (no Upgrade: websocket, version not 13, required
    subprotocol not offered), 403 (blocked, origin), 503 (pool full), any status a link returns.
@@ -930,7 +939,9 @@ typedef struct wamp1_request {
 /* The middleware chain: links a connection passes through before the application. Every
    callback is optional. on_connect runs when the TCP connection is accepted, before a byte
    is read (a blocked address gets its 403 here); on_request runs once the upgrade request
-   is parsed and passed the WebSocket checks (origins, sessions, authentication). Both
+   is parsed and passed the WebSocket checks (origins, sessions, authentication), and for
+   a plain HTTP request before cfg.cb.on_http (the origin link lets one without Origin
+   through: a browser's navigation sends none). Both
    return 0 to go on, or an HTTP status that refuses the connection. on_message may return
    nonzero to swallow a message. Links run in the order they were added. */
 typedef struct wamp1_link wamp1_link;
@@ -983,8 +994,10 @@ typedef struct wamp1_callbacks {
     /* Upgrade request passed every WebSocket check: return 0 to accept, or an HTTP status
        (401, 403, ...) to refuse it. */
     int (*on_request)(wamp1_conn *c, const wamp1_request *req, void *user);
-    /* A request without "Upgrade: websocket". Answer with wamp1_conn_http_respond(); when
-       the callback is NULL or does not answer, the client gets 426. */
+    /* A request without "Upgrade: websocket" (GET or HEAD), after the links' on_request.
+       Answer with wamp1_conn_http_respond/_ex() (port/wamp1_http.h serves files from
+       memory or a directory); when the callback is NULL or does not answer, the client
+       gets 426 (405 for HEAD). */
     void (*on_http)(wamp1_conn *c, const wamp1_request *req, void *user);
     void (*on_open)(wamp1_conn *c, void *user);
     /* A complete message (text is valid UTF-8). data is valid during the call only. */
@@ -1135,9 +1148,13 @@ WAMP1_API int wamp1_conn_send_failed(wamp1_conn *c, size_t len);
 WAMP1_API int wamp1_conn_send_frame(wamp1_conn *c, const void *frame, size_t len);
 /* Start the close handshake (code 0 sends a close frame without a code). */
 WAMP1_API void wamp1_conn_close(wamp1_conn *c, int code, const char *reason);
-/* Answer a plain HTTP request (from on_http) and close after it. */
+/* Answer a plain HTTP request (from on_http) and close after it. The whole answer must
+   fit the send buffer (else 500). _ex adds header lines (each ending in CRLF, or NULL);
+   body NULL sends the header with Content-Length: len and no body (HEAD, 304). */
 WAMP1_API void wamp1_conn_http_respond(wamp1_conn *c, int status, const char *content_type,
                                        const void *body, size_t len);
+WAMP1_API void wamp1_conn_http_respond_ex(wamp1_conn *c, int status, const char *content_type,
+                                          const char *headers, const void *body, size_t len);
 /* The upgrade request, kept at the end of the receive buffer for later links and
    handlers (unless cfg.drop_request): 0, or -1 when it is not there. */
 WAMP1_API int wamp1_conn_request(const wamp1_conn *c, wamp1_request *req);
@@ -2175,11 +2192,13 @@ WAMP1__DEF const char *wamp1_http_status_text(int status) {
     switch (status) {
     case 101: return "Switching Protocols";
     case 200: return "OK";
+    case 304: return "Not Modified";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
     case 413: return "Content Too Large";
     case 426: return "Upgrade Required";
     case 429: return "Too Many Requests";
@@ -2568,7 +2587,8 @@ static void wamp1__http_error(wamp1_conn *c, int status, const char *why) {
         "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n";
     char buf[256];
     size_t n = 0;
-    const char *extra = status == 426 ? extra426 : status == 405 ? "Allow: GET\r\n" : "";
+    const char *extra = status == 426 ? extra426
+                      : status == 405 ? (c->srv->cfg.cb.on_http ? "Allow: GET, HEAD\r\n" : "Allow: GET\r\n") : "";
     size_t el = strlen(extra);
 #ifdef WAMP1_NO_ERROR_TEXT
     /* an empty reason phrase and no body */
@@ -2604,6 +2624,11 @@ static void wamp1__http_error(wamp1_conn *c, int status, const char *why) {
 
 WAMP1__DEF void wamp1_conn_http_respond(wamp1_conn *c, int status, const char *content_type,
                                        const void *body, size_t len) {
+    wamp1_conn_http_respond_ex(c, status, content_type, NULL, body, len);
+}
+
+WAMP1__DEF void wamp1_conn_http_respond_ex(wamp1_conn *c, int status, const char *content_type,
+                                          const char *headers, const void *body, size_t len) {
     char h[192];
     size_t n = 0, tl;
     const char *text = wamp1_http_status_text(status);
@@ -2621,9 +2646,10 @@ WAMP1__DEF void wamp1_conn_http_respond(wamp1_conn *c, int status, const char *c
     memcpy(h + n, content_type, tl); n += tl;
     memcpy(h + n, "\r\nContent-Length: ", 18); n += 18;
     n += wamp1__fmt_u((uint32_t)len, h + n);
-    memcpy(h + n, "\r\nConnection: close\r\n\r\n", 23); n += 23;
+    memcpy(h + n, "\r\nConnection: close\r\n", 21); n += 21;
     c->shead = c->stail = 0;
-    if (wamp1__send_raw(c, h, n) != 0 || wamp1__send_raw(c, body, len) != 0) {
+    if (wamp1__send_raw(c, h, n) != 0 || (headers && wamp1__send_raw(c, headers, strlen(headers)) != 0) ||
+        wamp1__send_raw(c, "\r\n", 2) != 0 || (body && wamp1__send_raw(c, body, len) != 0)) {
         c->shead = c->stail = 0;
         wamp1__http_error(c, 500, WAMP1__WHY("response larger than the send buffer"));
         return;
@@ -2952,6 +2978,7 @@ WAMP1__DEF wamp1_link *wamp1_server_links(wamp1_server *s) { return s->links; }
 /* ------------------------------------------------------------------------ */
 
 #ifndef WAMP1_NO_DEFAULT_LINKS
+static int wamp1__header_has(const wamp1_request *r, const char *name, const char *tok);
 static int wamp1__link_block(wamp1_link *self, wamp1_conn *c) {
     const wamp1_blocklist *bl = (const wamp1_blocklist *)self->state;
     return bl->match && bl->match(bl, &c->peer) ? 403 : 0;
@@ -2963,6 +2990,7 @@ static int wamp1__link_origin(wamp1_link *self, wamp1_conn *c, const wamp1_reque
     const char *o = wamp1_request_header(req, "origin", &n);
     (void)c;
     const wamp1_origin_rule *r = s->cfg.origins;
+    if (!o && !wamp1__header_has(req, "upgrade", "websocket")) return 0; /* a navigation */
     return o && r->allowed && r->allowed(r, (int)s->cfg.origin_count, o, n) ? 0 : 403;
 }
 #endif
@@ -3150,8 +3178,10 @@ static int wamp1__http_parse(const char *p, uint32_t end, wamp1_request *r) {
         }
         i = le + 1;
     }
-    /* method names are case-sensitive (RFC 9110 9.1): "get" is not GET */
-    if (r->method_len != 3 || memcmp(r->method, "GET", 3) != 0) return 405;
+    /* method names are case-sensitive (RFC 9110 9.1): "get" is not GET; HEAD is for on_http */
+    if (!(r->method_len == 3 && memcmp(r->method, "GET", 3) == 0) &&
+        !(r->method_len == 4 && memcmp(r->method, "HEAD", 4) == 0))
+        return 405;
     {
         unsigned k, hosts = 0;
         for (k = 0; k < r->header_count; k++)
@@ -3218,6 +3248,19 @@ static void wamp1__keep_request(wamp1_conn *c, uint32_t end) {
     c->rlen -= end;
 }
 
+/* The links' on_request in order: 1 when one refused (answered) or closed the connection. */
+static int wamp1__links_refuse(wamp1_conn *c, const wamp1_request *req) {
+    wamp1_link *l;
+    for (l = c->srv->links; l; l = l->next) {
+        int st;
+        if (!l->on_request) continue;
+        st = l->on_request(l, c, req);
+        if (c->state != WAMP1__HTTP) return 1;
+        if (st) { wamp1__http_error(c, st, WAMP1__WHY("request refused by a middleware link")); return 1; }
+    }
+    return 0;
+}
+
 /* The header block is complete: check it and answer 101 or an error. */
 static void wamp1__handshake(wamp1_conn *c, uint32_t end) {
     wamp1_server *s = c->srv;
@@ -3225,16 +3268,19 @@ static void wamp1__handshake(wamp1_conn *c, uint32_t end) {
     const char *key, *ver;
     size_t key_len = 0, ver_len = 0;
     int st = wamp1__http_parse((const char *)c->rbuf, end, &req);
-    wamp1_link *l;
     if (st) { wamp1__http_error(c, st, WAMP1__WHY("malformed or refused HTTP request")); return; }
     if (!wamp1__header_has(&req, "upgrade", "websocket")) {
         if (s->cfg.cb.on_http) {
+            /* plain HTTP passes the same links (blocked, origins, sessions, ...) first */
+            if (wamp1__links_refuse(c, &req)) return;
             s->cfg.cb.on_http(c, &req, s->cfg.user);
             if (c->state != WAMP1__HTTP) return;
         }
-        wamp1__http_error(c, 426, WAMP1__WHY("not a WebSocket upgrade request"));
+        if (req.method_len == 4) wamp1__http_error(c, 405, WAMP1__WHY("HEAD without an HTTP handler"));
+        else wamp1__http_error(c, 426, WAMP1__WHY("not a WebSocket upgrade request"));
         return;
     }
+    if (req.method_len == 4) { wamp1__http_error(c, 405, WAMP1__WHY("HEAD upgrade request")); return; }
     if (!wamp1__header_has(&req, "connection", "upgrade")) {
         wamp1__http_error(c, 400, WAMP1__WHY("Connection header without the upgrade token"));
         return;
@@ -3264,12 +3310,7 @@ static void wamp1__handshake(wamp1_conn *c, uint32_t end) {
             return;
         }
     }
-    for (l = s->links; l; l = l->next) {
-        if (!l->on_request) continue;
-        st = l->on_request(l, c, &req);
-        if (c->state != WAMP1__HTTP) return;
-        if (st) { wamp1__http_error(c, st, WAMP1__WHY("request refused by a middleware link")); return; }
-    }
+    if (wamp1__links_refuse(c, &req)) return;
     if (s->cfg.cb.on_request) {
         st = s->cfg.cb.on_request(c, &req, s->cfg.user);
         if (c->state != WAMP1__HTTP) return;

@@ -10,9 +10,13 @@
 
    The options (shared/spec/examples-contract.md): --host, --port, --allow-origin (repeatable),
    --block (repeatable), --keepalive, --max-connections, --session-dir, --tls-cert/--tls-key,
-   --slow-consumer close|drop. Every option takes one value; a bad one prints one line on
-   stderr (with the allowed values) and gives 2; --help prints the usage on stdout and gives
-   -1, for an exit status of 0. */
+   --slow-consumer close|drop, --web-root DIR (serve DIR's files as well as the embedded page),
+   --auth FILE (WAMP-CRA, examples/demo_auth.h). Every option takes one value; a bad one
+   prints one line on stderr (with the allowed values) and gives 2; --help prints the usage
+   on stdout and gives -1, for an exit status of 0.
+
+   Plain HTTP: the page of examples/web (embedded by make as build/demo_web.h when
+   DEMO_WEB_ASSETS is defined; a one-line page otherwise) through port/wamp1_http.h. */
 #ifndef DEMO_OPTIONS_H
 #define DEMO_OPTIONS_H
 
@@ -23,7 +27,7 @@
 typedef struct demo_options {
     const char *host;
     unsigned long port, keepalive, max_conns;
-    const char *session_dir, *tls_cert, *tls_key;
+    const char *session_dir, *tls_cert, *tls_key, *web_root, *auth_file;
     int slow_drop;
 } demo_options;
 
@@ -40,6 +44,10 @@ static int demo_usage(const char *msg, const char *arg) {
     return 2;
 }
 
+#include "../port/wamp1_http.h"
+#include "../port/wamp1_cra.h"
+#include "demo_auth.h"
+
 static int demo_help(unsigned long pool) {
     printf("usage: " DEMO_NAME " [OPTION VALUE]...\n"
            "The WAMP v1 demo server: RPC, PubSub and CURIEs on ws://HOST:PORT/ (subprotocol wamp).\n"
@@ -52,6 +60,8 @@ static int demo_help(unsigned long pool) {
            "  --session-dir DIR        read PHP web sessions (PHPSESSID) from this directory\n"
            "  --tls-cert FILE --tls-key FILE   serve wss:// (builds with mbedTLS)\n"
            "  --slow-consumer close|drop  what a client that reads too slowly gets (default close)\n"
+           "  --web-root DIR           serve DIR's files beside the embedded page (GET /)\n"
+           "  --auth FILE              WAMP-CRA logins from FILE (examples/demo_auth.h)\n"
            "  --help                   this text\n"
            "The first line on standard output is \"listening on ADDR:PORT\"; SIGINT or SIGTERM stop it.\n"
            "Routes: see the header of examples/posix/demo.c.\n",
@@ -109,11 +119,14 @@ static int demo_parse_options(int argc, char **argv, unsigned long pool) {
             if (strcmp(v, "close") == 0) demo_opt.slow_drop = 0;
             else if (strcmp(v, "drop") == 0) demo_opt.slow_drop = 1;
             else return demo_usage("--slow-consumer takes close or drop", v);
-        } else if (strcmp(a, "--tls-cert") == 0) demo_opt.tls_cert = v;
+        } else if (strcmp(a, "--web-root") == 0) demo_opt.web_root = v;
+        else if (strcmp(a, "--auth") == 0) demo_opt.auth_file = v;
+        else if (strcmp(a, "--tls-cert") == 0) demo_opt.tls_cert = v;
         else if (strcmp(a, "--tls-key") == 0) demo_opt.tls_key = v;
         else return demo_usage("unknown option", a);
     }
     if (!demo_opt.tls_cert != !demo_opt.tls_key) return demo_usage("--tls-cert and --tls-key go together", NULL);
+    if (demo_opt.auth_file && demo_load_auth(demo_opt.auth_file) != 0) return 2;
     return 0;
 }
 
@@ -125,16 +138,26 @@ static void demo_php_websession(wamp1_conn *c, wamp1_jwriter *w) {
     else wamp1_jw_null(w);
 }
 
-/* GET / gets the page, any other plain HTTP path 404 */
+#ifdef DEMO_WEB_ASSETS
+#include "demo_web.h" /* demo_web_files[]: examples/web, made by make */
+#else
+static const char demo_page[] =
+    "<!doctype html><meta charset=utf-8><title>wamp1.h demo</title>"
+    "<h1>wamp1.h demo</h1><p>WAMP v1 endpoint: ws://this-host/ with subprotocol "
+    "<code>wamp</code>.</p>\n";
+static const wamp1_http_file demo_web_files[] = {
+    {"/", "text/html; charset=utf-8", demo_page, sizeof demo_page - 1, NULL, 0, NULL},
+};
+#define DEMO_WEB_COUNT 1
+#endif
+static char demo_web_scratch[256u * 1024u];
+static wamp1_http_site demo_site = {demo_web_files, DEMO_WEB_COUNT, NULL, demo_web_scratch,
+                                    sizeof demo_web_scratch, NULL};
+
+/* GET / gets the page, /wamp1.js the client, any other plain HTTP path 404 */
 static void demo_on_http(wamp1_conn *c, const wamp1_request *req, void *user) {
-    static const char page[] =
-        "<!doctype html><meta charset=utf-8><title>wamp1.h demo</title>"
-        "<h1>wamp1.h demo</h1><p>WAMP v1 endpoint: ws://this-host/ with subprotocol "
-        "<code>wamp</code>.</p>\n";
     (void)user;
-    if (req->path_len == 1 && req->path[0] == '/')
-        wamp1_conn_http_respond(c, 200, "text/html; charset=utf-8", page, sizeof page - 1);
-    else wamp1_conn_http_respond(c, 404, "text/plain", "not found\n", 10);
+    (void)wamp1_http_serve(c, req, &demo_site);
 }
 
 static void demo_on_error(wamp1_app *a, wamp1_conn *c, wamp1_error e, const char *why, void *user) {
@@ -160,6 +183,7 @@ static void demo_configure(wamp1_app_config *cfg, uint32_t pool) {
     /* a client whose send buffer is full: closed with 1008, or its messages dropped */
     cfg->server.slow_consumer = demo_opt.slow_drop ? WAMP1_SLOW_DROP : WAMP1_SLOW_CLOSE;
     cfg->server.cb.on_http = demo_on_http;
+    demo_site.root = demo_opt.web_root;
     if (demo_blocklist.count) cfg->server.blocklist = &demo_blocklist;
     cfg->server.origins = demo_origin_rules;
     cfg->server.origin_count = demo_origin_count;

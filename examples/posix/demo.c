@@ -3,6 +3,7 @@
    build/demo [--host ADDR] [--port N] [--allow-origin HOST]... [--block ADDR[/BITS]]...
               [--keepalive SECONDS] [--max-connections N] [--session-dir DIR]
               [--tls-cert FILE --tls-key FILE] [--slow-consumer close|drop]
+              [--web-root DIR] [--auth FILE]
 
    Routes (CURIEs defined with PREFIX resolve to them):
      http://wamp1.dev/rpc#add        sum of the numeric arguments (or of one array of numbers)
@@ -14,6 +15,9 @@
      http://wamp1.dev/rpc#websession the caller's PHP web session as JSON, or null
      http://wamp1.dev/rpc#stats      pool usage and counters
      http://wamp1.dev/topic/{name}   the default broker
+
+   Plain HTTP: the page at / and the client at /wamp1.js (examples/web, embedded by make),
+   also the files of --web-root DIR; --auth FILE: WAMP-CRA (examples/demo_auth.h).
 
    --tls-cert/--tls-key serve wss:// through port/wamp1_mbedtls.h; they need a build with
    -DWAMP1_WITH_MBEDTLS, linked with -lmbedtls -lmbedx509 -lmbedcrypto (make does this when
@@ -114,6 +118,7 @@ int main(int argc, char **argv) {
     wamp1_server_set_max_connections(wamp1_app_server(&demo_app), (uint32_t)demo_opt.max_conns);
 
     if (demo_add_routes(&demo_app) != 0) return demo_usage("the demo's routes do not fit WAMP1_MAX_ROUTES", NULL);
+    if (demo_add_auth(&demo_app, demo_opt.auth_file) != 0) return demo_usage("WAMP-CRA does not fit the routes", NULL);
 
     if (wamp1_app_listen(&demo_app) != 0) {
         fprintf(stderr, "demo: cannot listen on %s:%lu\n", demo_opt.host, demo_opt.port);

@@ -82,6 +82,7 @@ int main(int argc, char **argv) {
     wamp1_server_set_max_connections(wamp1_app_server(&demo_app), (uint32_t)demo_opt.max_conns);
 
     if (demo_add_routes(&demo_app) != 0) return demo_usage("the demo's routes do not fit WAMP1_MAX_ROUTES", NULL);
+    if (demo_add_auth(&demo_app, demo_opt.auth_file) != 0) return demo_usage("WAMP-CRA does not fit the routes", NULL);
 
     if (wamp1_app_listen(&demo_app) != 0) {
         fprintf(stderr, "demo: cannot listen on %s:%lu\n", demo_opt.host, demo_opt.port);

@@ -5,6 +5,8 @@
 #include "../../wamp1.h"
 #include "../../port/wamp1_posix.h"
 #include "../../port/wamp1_testport.h"
+#include "../../port/wamp1_http.h"
+#include "../../port/wamp1_cra.h"
 
 int main(void) {
     static wamp1_posix posix;

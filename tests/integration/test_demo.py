@@ -787,7 +787,7 @@ def test_help_and_ranges():
         check(rc == 0, "%s: exit status %r, expected 0" % (flag, rc))
         check(out.startswith("usage: demo") and err == "", "%s: usage on stdout only: %r / %r" % (flag, out[:100], err))
         for opt in ("--host", "--port", "--allow-origin", "--block", "--keepalive", "--max-connections",
-                    "--session-dir", "--tls-cert", "--tls-key", "--slow-consumer"):
+                    "--session-dir", "--tls-cert", "--tls-key", "--slow-consumer", "--web-root", "--auth"):
             check(opt in out, "%s: the usage does not mention %s" % (flag, opt))
     for args, rng in ((["--port", "70000"], "0 to 65535"), (["--keepalive", "90000"], "0 to 86400"),
                       (["--max-connections", "0"], "1 to ")):

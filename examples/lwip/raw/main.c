@@ -8,10 +8,18 @@
        void  ethernetif_poll(struct netif *netif);    pass received frames to netif->input()
        u32_t sys_now(void);                           a millisecond tick (e.g. SysTick)
    (the names of ST's and NXP's lwIP templates). Clients connect to ws://EXAMPLE_IP:8080/
-   with the subprotocol "wamp"; the routes are those of examples/demo_routes.h. */
+   with the subprotocol "wamp"; the routes are those of examples/demo_routes.h.
+
+   With -DEXAMPLE_WEB -Ibuild (after `make build/demo_web_gz.h`) it serves the demo page at
+   http://EXAMPLE_IP:8080/ too, from flash: the gzip copies of the page and wamp1.js (10.5 KiB)
+   through port/wamp1_http.h; a whole answer goes through a send buffer, so those are 8 KiB. */
 #define WAMP1_MAX_CONNECTIONS 4
 #define WAMP1_RECV_BUFFER_SIZE 1024
+#ifdef EXAMPLE_WEB
+#define WAMP1_SEND_BUFFER_SIZE 8192
+#else
 #define WAMP1_SEND_BUFFER_SIZE 1024
+#endif
 #define WAMP1_MAX_TOPICS 16
 #define WAMP1_MAX_ROUTES 12 /* the demo's 9 routes; small builds default to 8 */
 #define WAMP1_NO_SESSION
@@ -26,6 +34,17 @@
 
 #include "../../../port/wamp1_lwip_raw.h"
 #include "../../demo_routes.h"
+#ifdef EXAMPLE_WEB
+#include "../../../port/wamp1_http.h"
+#include "demo_web_gz.h" /* demo_web_files[]: make build/demo_web_gz.h */
+
+static const wamp1_http_site site = {demo_web_files, DEMO_WEB_COUNT, NULL, NULL, 0, NULL};
+
+static void on_http(wamp1_conn *c, const wamp1_request *req, void *user) {
+    (void)user;
+    (void)wamp1_http_serve(c, req, &site);
+}
+#endif
 
 #ifndef EXAMPLE_IP
 #define EXAMPLE_IP 192, 168, 0, 50
@@ -78,6 +97,9 @@ int main(void) {
     cfg.server.host = "0.0.0.0";
     cfg.server.listen_port = EXAMPLE_PORT;
     cfg.server.keepalive_ms = 30000;
+#ifdef EXAMPLE_WEB
+    cfg.server.cb.on_http = on_http;
+#endif
     cfg.server.drop_request = 1; /* no web sessions: the whole buffer stays for messages */
     cfg.on_error = example_error;
     if (wamp1_app_init(&app, &cfg) != 0)
