@@ -1355,9 +1355,9 @@ struct wamp1_server {
     wamp1__rejected rejects[WAMP1_REJECT_SLOTS];
 #endif
     wamp1_link *links;
-    /* the protocol layer above the WebSocket (the WAMP app): its callbacks run beside the
-       user's cfg.cb, which keep working with cfg.user */
-    const wamp1_callbacks *proto;
+    /* the WAMP app when the server is one (NULL otherwise): WAMP is the protocol layer
+       above the WebSocket, its events run beside the user's cfg.cb, which keep working
+       with cfg.user */
     void *proto_user;
 #if !defined(WAMP1_NO_DEFAULT_LINKS) || !defined(WAMP1_NO_SESSION)
     wamp1_link builtin[WAMP1__BUILTIN_LINKS];
@@ -2412,12 +2412,25 @@ static int wamp1__sbuf_get(wamp1_conn *c) {
 #define WAMP1__WHY(text) text
 #endif
 
+/* WAMP as the server's protocol layer: the app's events run before the user's own
+   callbacks (after them on close), when the server is an app's */
+#ifndef WAMP1_NO_WAMP
+static void wamp1__app_open(wamp1_conn *c, void *user);
+static void wamp1__app_message(wamp1_conn *c, wamp1_opcode op, const uint8_t *data, size_t len, void *user);
+static void wamp1__app_close(wamp1_conn *c, int code, void *user);
+static void wamp1__app_error(wamp1_conn *c, wamp1_error e, const char *why, void *user);
+static void wamp1__app_tick(wamp1_server *s, uint64_t now, void *user);
+#define WAMP1__PROTO(call) do { if (s->proto_user) call; } while (0)
+#else
+#define WAMP1__PROTO(call) do { } while (0)
+#endif
+
 static void wamp1__report(wamp1_server *s, wamp1_conn *c, wamp1_error e, const char *why) {
     wamp1_link *l;
     WAMP1_LOG(why);
     for (l = s->links; l; l = l->next)
         if (l->on_error) l->on_error(l, c, e, why);
-    if (s->proto && s->proto->on_error) s->proto->on_error(c, e, why, s->proto_user);
+    WAMP1__PROTO(wamp1__app_error(c, e, why, s->proto_user));
     if (s->cfg.cb.on_error) s->cfg.cb.on_error(c, e, why, s->cfg.user);
 }
 
@@ -3356,7 +3369,7 @@ static void wamp1__open(wamp1_conn *c) {
     c->flags |= WAMP1__F_OPENED;
     for (l = s->links; l; l = l->next)
         if (l->on_open) l->on_open(l, c);
-    if (s->proto && s->proto->on_open && c->state == WAMP1__OPEN) s->proto->on_open(c, s->proto_user);
+    if (c->state == WAMP1__OPEN) WAMP1__PROTO(wamp1__app_open(c, s->proto_user));
     if (s->cfg.cb.on_open && c->state == WAMP1__OPEN) s->cfg.cb.on_open(c, s->cfg.user);
 }
 
@@ -3435,8 +3448,8 @@ static void wamp1__deliver(wamp1_conn *c) {
     for (l = s->links; l && !swallowed; l = l->next)
         if (l->on_message && c->state == WAMP1__OPEN)
             swallowed = l->on_message(l, c, (wamp1_opcode)op, c->rbuf + c->mbase, c->mlen);
-    if (!swallowed && c->state == WAMP1__OPEN && s->proto && s->proto->on_message)
-        s->proto->on_message(c, (wamp1_opcode)op, c->rbuf + c->mbase, c->mlen, s->proto_user);
+    if (!swallowed && c->state == WAMP1__OPEN)
+        WAMP1__PROTO(wamp1__app_message(c, (wamp1_opcode)op, c->rbuf + c->mbase, c->mlen, s->proto_user));
     if (!swallowed && c->state == WAMP1__OPEN && s->cfg.cb.on_message)
         s->cfg.cb.on_message(c, (wamp1_opcode)op, c->rbuf + c->mbase, c->mlen, s->cfg.user);
     c->mlen = 0;
@@ -3721,8 +3734,7 @@ static void wamp1__free_conn(wamp1_conn *c) {
         wamp1_link *l;
         /* the user first, while the protocol's state of the connection is still there */
         if ((c->flags & WAMP1__F_OPENED) && s->cfg.cb.on_close) s->cfg.cb.on_close(c, code, s->cfg.user);
-        if ((c->flags & WAMP1__F_OPENED) && s->proto && s->proto->on_close)
-            s->proto->on_close(c, code, s->proto_user);
+        if (c->flags & WAMP1__F_OPENED) WAMP1__PROTO(wamp1__app_close(c, code, s->proto_user));
         c->flags &= (uint8_t)~WAMP1__F_OPENED;
         for (l = s->links; l; l = l->next)
             if (l->on_close) l->on_close(l, c, code);
@@ -3921,25 +3933,22 @@ static int wamp1__stamp_ok(uint32_t stamp) {
     return 0;
 }
 
-static int wamp1__server_init(wamp1_server *s, const wamp1_config *cfg, const wamp1_callbacks *proto,
-                              void *proto_user);
+static int wamp1__server_init(wamp1_server *s, const wamp1_config *cfg, void *proto_user);
 
 WAMP1__DEF int wamp1_server_init_checked(wamp1_server *s, const wamp1_config *cfg, uint32_t stamp) {
-    return wamp1__stamp_ok(stamp) ? wamp1__server_init(s, cfg, NULL, NULL) : -1;
+    return wamp1__stamp_ok(stamp) ? wamp1__server_init(s, cfg, NULL) : -1;
 }
 
 /* init refuses the configuration: the error hooks hear why (WAMP1_ERR_CONFIG, no connection) */
 #define wamp1__init_fail(cfg, why) (wamp1__report(s, NULL, WAMP1_ERR_CONFIG, (why)), -1)
 
-static int wamp1__server_init(wamp1_server *s, const wamp1_config *cfg, const wamp1_callbacks *proto,
-                              void *proto_user) {
+static int wamp1__server_init(wamp1_server *s, const wamp1_config *cfg, void *proto_user) {
     size_t need, per, have;
     uint32_t i, nr, ns, nq;
     uint8_t *mem;
     /* the per-connection tables at the end are set up as they are used, so that memory
        of slots never used is never touched */
     memset(s, 0, offsetof(wamp1_server, pfds));
-    s->proto = proto;
     s->proto_user = proto_user;
     if (!cfg) return -1;
     s->cfg = *cfg; /* the error hook is known from here on */
@@ -4532,7 +4541,7 @@ WAMP1__DEF int wamp1_server_poll(wamp1_server *s, int timeout_ms) {
     s->now = s->port->now_ms(s->port->ctx);
     for (k = 0; k < n; k++) wamp1__dispatch(s, s->events[k].tag, s->events[k].events);
     wamp1__timers(s);
-    if (s->proto && s->proto->on_tick) s->proto->on_tick(s, s->now, s->proto_user);
+    WAMP1__PROTO(wamp1__app_tick(s, s->now, s->proto_user));
     if (s->cfg.cb.on_tick) s->cfg.cb.on_tick(s, s->now, s->cfg.user);
     wamp1__settle(s);
     return ready < 0 ? -1 : 0;
@@ -7313,11 +7322,6 @@ static void wamp1__app_tick(wamp1_server *s, uint64_t now, void *user) {
     }
 }
 
-/* WAMP as the server's protocol layer: these run before the user's own callbacks (after
-   them for on_close), with the app as their user pointer */
-static const wamp1_callbacks wamp1__app_proto = {
-    NULL, NULL, wamp1__app_open, wamp1__app_message, wamp1__app_close, wamp1__app_error, NULL,
-    wamp1__app_tick};
 
 static int wamp1__enqueue(wamp1_app *app, const wamp1__qslot *slot) {
     int rc = -1;
@@ -7383,7 +7387,7 @@ WAMP1__DEF int wamp1_app_init_checked(wamp1_app *app, const wamp1_app_config *cf
     sc = cfg->server; /* the user's callbacks and user pointer stay: WAMP runs beside them */
     if (!sc.subprotocol) sc.subprotocol = "wamp";
     if (cfg->lenient_subprotocol) sc.subprotocol_optional = 1;
-    if (wamp1__server_init(&app->server, &sc, &wamp1__app_proto, app) != 0) return -1;
+    if (wamp1__server_init(&app->server, &sc, app) != 0) return -1;
     if (app->server.port->random(app->server.port->ctx, &app->sid_key, sizeof app->sid_key) != 0)
         app->sid_key = (uint32_t)app->server.now;
     for (i = 0; i < WAMP1__TOPIC_BUCKETS; i++) app->buckets[i] = WAMP1__NIL;
