@@ -253,7 +253,7 @@ WAMP1__REDIS_FN long wamp1_resp_parse(const char *buf, size_t n, wamp1_resp *v) 
             return -1;
         }
         if (depth == 0) v->top = it;
-        else if (depth == 1 && v->nitems < WAMP1_RESP_ITEMS && !attr[0]) v->items[v->nitems++] = it;
+        else if (depth == 1 && v->nitems < WAMP1_RESP_ITEMS && !attr[0] && !isattr) v->items[v->nitems++] = it;
         if (agg) {
             if (depth == WAMP1_RESP_DEPTH) return -1;
             rem[depth] = it.type == '%' || it.type == '|' ? it.num * 2 : it.num;

@@ -5,6 +5,7 @@
 #include "../../wamp1.h"
 #include "../../port/wamp1_posix.h"
 #include "../../port/wamp1_testport.h"
+#include "../../port/wamp1_redis.h"
 
 int main(void) {
     static wamp1_posix posix;
