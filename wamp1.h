@@ -76,6 +76,8 @@
      port/wamp1_lwip_raw.h      lwIP raw API, NO_SYS=1 bare metal, from the main loop
      port/wamp1_mbedtls.h       wss://: wraps any port with mbedTLS (2.28 and 3.x)
      port/wamp1_testport.h      in memory, with a fake clock: unit tests and fuzzing
+     port/wamp1_redis.h         not a port: servers share topics through Redis pub/sub
+                                (a bridge, see Bridge below), over any port
    A firmware project can write its own port in one file.
 
    4. CONFIGURATION
@@ -6455,6 +6457,27 @@ static int wamp1__fanout(wamp1_app *app, int t, const wamp1__rcpt *r, const char
     return sent;
 }
 
+#if WAMP1_BRIDGE
+/* after local delivery: the publish to the bridge, lists from a PUBLISH (p) or handles */
+static void wamp1__bridge_out(wamp1_app *app, const char *topic, size_t tlen, const char *ev_text,
+                              size_t len, const wamp1_publish *p, const wamp1_publish_opts *o) {
+    wamp1_bridge_event ev;
+    if (!app->bridge || !app->bridge->publish) return;
+    memset(&ev, 0, sizeof ev);
+    ev.topic = topic;
+    ev.topic_len = tlen;
+    ev.event = ev_text;
+    ev.event_len = len;
+    ev.use_eligible = p ? p->eligible >= 0 : o && o->use_eligible;
+    ev.exclude_count = p ? (p->exclude >= 0 ? p->toks[p->exclude].size : 0) : o ? o->exclude_count : 0;
+    ev.eligible_count = !ev.use_eligible ? 0 : p ? p->toks[p->eligible].size : o->eligible_count;
+    ev.p = p;
+    ev.opts = o;
+    ev.app = app;
+    app->bridge->publish(app->bridge, &ev);
+}
+#endif
+
 WAMP1__DEF void wamp1_publish_broker(wamp1_publish *p) {
     wamp1_app *app = p->app;
     wamp1__rcpt r;
@@ -6465,21 +6488,11 @@ WAMP1__DEF void wamp1_publish_broker(wamp1_publish *p) {
     (void)wamp1__fanout(app, wamp1__topic_find(app, p->topic, p->topic_len), &r, p->json,
                         &p->toks[p->event], NULL, 0);
 #if WAMP1_BRIDGE
-    if (app->bridge && app->bridge->publish) {
+    {
         const wamp1_json_tok *e = &p->toks[p->event];
         int q = e->type == WAMP1_JSON_STRING;
-        wamp1_bridge_event ev;
-        memset(&ev, 0, sizeof ev);
-        ev.topic = p->topic;
-        ev.topic_len = p->topic_len;
-        ev.event = p->json + e->start - (q ? 1 : 0);
-        ev.event_len = e->len + (q ? 2u : 0u);
-        ev.exclude_count = p->exclude >= 0 ? p->toks[p->exclude].size : 0;
-        ev.eligible_count = p->eligible >= 0 ? p->toks[p->eligible].size : 0;
-        ev.use_eligible = p->eligible >= 0;
-        ev.p = p;
-        ev.app = app;
-        app->bridge->publish(app->bridge, &ev);
+        wamp1__bridge_out(app, p->topic, p->topic_len, p->json + e->start - (q ? 1 : 0),
+                          e->len + (q ? 2u : 0u), p, NULL);
     }
 #endif
 }
@@ -6487,6 +6500,7 @@ WAMP1__DEF void wamp1_publish_broker(wamp1_publish *p) {
 WAMP1__DEF int wamp1_app_publish(wamp1_app *app, const char *topic, const char *event_json,
                                  size_t len, const wamp1_publish_opts *opts) {
     wamp1__rcpt r;
+    int sent;
     /* validated without tokens: a handler that publishes keeps the tokens of its call */
     if (wamp1_json_validate(event_json, len, app->cfg.json_max_depth > 0 ? app->cfg.json_max_depth : WAMP1_JSON_DEPTH) != 0) {
         wamp1__report(&app->server, NULL, WAMP1_ERR_MALFORMED, WAMP1__WHY("publish: the event is not JSON"));
@@ -6495,30 +6509,11 @@ WAMP1__DEF int wamp1_app_publish(wamp1_app *app, const char *topic, const char *
     memset(&r, 0, sizeof r);
     r.opts = opts;
     app->stats.publishes++;
+    sent = wamp1__fanout(app, wamp1__topic_find(app, topic, strlen(topic)), &r, NULL, NULL, event_json, len);
 #if WAMP1_BRIDGE
-    {
-        int sent = wamp1__fanout(app, wamp1__topic_find(app, topic, strlen(topic)), &r, NULL, NULL,
-                                 event_json, len);
-        if (app->bridge && app->bridge->publish) {
-            wamp1_bridge_event ev;
-            memset(&ev, 0, sizeof ev);
-            ev.topic = topic;
-            ev.topic_len = strlen(topic);
-            ev.event = event_json;
-            ev.event_len = len;
-            ev.exclude_count = opts ? opts->exclude_count : 0;
-            ev.eligible_count = opts && opts->use_eligible ? opts->eligible_count : 0;
-            ev.use_eligible = opts && opts->use_eligible;
-            ev.opts = opts;
-            ev.app = app;
-            app->bridge->publish(app->bridge, &ev);
-        }
-        return sent;
-    }
-#else
-    return wamp1__fanout(app, wamp1__topic_find(app, topic, strlen(topic)), &r, NULL, NULL,
-                         event_json, len);
+    wamp1__bridge_out(app, topic, strlen(topic), event_json, len, NULL, opts);
 #endif
+    return sent;
 }
 
 #if WAMP1_BRIDGE
