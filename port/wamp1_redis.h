@@ -2,8 +2,11 @@
 
    A small non-blocking RESP client in the server's own loop: its socket is a watched
    socket (wamp1_watch), its timers are the loop's, its I/O goes through the wamp1_port, so
-   it runs wherever the loop runs (POSIX, lwIP) given a function that starts a
-   non-blocking connect. No allocation: a send and a receive buffer of fixed size.
+   it runs wherever the loop runs given a function that starts a non-blocking connect:
+   wamp1_redis_posix_connect (with port/wamp1_posix.h) and wamp1_redis_lwip_connect (with
+   port/wamp1_lwip_sockets.h) are here; on the lwIP raw API the application supplies one.
+   No allocation: a send and a receive buffer of fixed size. The strings of the
+   configuration (host, user, password, prefix, node id) must stay valid while it runs.
 
        #define WAMP1_IMPLEMENTATION
        #include "wamp1.h"
@@ -790,6 +793,42 @@ WAMP1__REDIS_FN int wamp1_redis_posix_connect(void *ctx, const char *host, uint1
     }
     freeaddrinfo(ai);
     *out = fd;
+    return 0;
+}
+#endif
+
+/* ---- a connect function for lwIP's socket API (with port/wamp1_lwip_sockets.h) ------- */
+#ifdef WAMP1_LWIP_SOCKETS_H_INCLUDED
+/* host must be a dotted IPv4 address. */
+WAMP1__REDIS_FN int wamp1_redis_lwip_connect(void *ctx, const char *host, uint16_t port, wamp1_socket *out) {
+    struct sockaddr_in a;
+    uint32_t ip = 0, part = 0;
+    int s, one = 1, dots = 0, digits = 0;
+    (void)ctx;
+    for (; *host; host++) {
+        if (*host == '.' && digits && dots < 3) { ip = ip << 8 | part; part = 0; digits = 0; dots++; }
+        else if (*host >= '0' && *host <= '9' && digits < 3) { part = part * 10 + (uint32_t)(*host - '0'); digits++; }
+        else return -1;
+        if (part > 255) return -1;
+    }
+    if (dots != 3 || !digits) return -1;
+    ip = ip << 8 | part;
+    s = lwip_socket(AF_INET, SOCK_STREAM, 0);
+    if (s < 0) return -1;
+    if (wamp1__lws_nonblock(s) != 0) {
+        (void)lwip_close(s);
+        return -1;
+    }
+    (void)lwip_setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = lwip_htons(port);
+    a.sin_addr.s_addr = lwip_htonl(ip);
+    if (lwip_connect(s, (struct sockaddr *)&a, sizeof a) != 0 && errno != EINPROGRESS && !wamp1__lws_would_block()) {
+        (void)lwip_close(s);
+        return -1;
+    }
+    *out = s;
     return 0;
 }
 #endif

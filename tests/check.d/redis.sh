@@ -13,3 +13,9 @@ fi
 if have redis-server && have_py websocket; then
   suite poll-redis 60 bash -c "make -s build/poll_demo && $PY tests/integration/test_redis.py build/poll_demo -k=exactly_once -k=redis_restart"
 fi
+# the bridge on lwIP's socket API (Debian's liblwip), Redis played on an lwIP socket
+if [ -f /usr/include/lwip/lwipopts.h ]; then
+  suite lwip-redis 60 bash -c "gcc -std=c99 -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wstrict-prototypes -Werror -Wno-sign-conversion -O1 -g -isystem /usr/include/lwip tests/lwip/test_redis_lwip.c -llwip -lpthread -o build/test_redis_lwip && ./build/test_redis_lwip"
+else
+  skip lwip-redis "liblwip-dev is not installed"
+fi

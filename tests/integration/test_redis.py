@@ -202,6 +202,9 @@ def test_publish_rules_across_nodes():
             ("eligible []", [7, t, "e7", [], []], set()),
             ("exclude an unknown id", [7, t, "e8", ["nobody-at-all-xx"]], {p, a2, b1, b2, c1}),
             ("eligible of another node only", [7, t, "e9", [], [c1.session]], {c1}),
+            ("[7,T,E,null]", [7, t, "e10", None], {a2, b1, b2, c1}),
+            ("exclude []", [7, t, "e11", []], {p, a2, b1, b2, c1}),
+            ("exclude everyone", [7, t, "e12", [cl.session for cl in everyone]], set()),
         ]
         names = {id(p): "publisher(A)", id(a2): "a2(A)", id(b1): "b1(B)", id(b2): "b2(B)", id(c1): "c1(C)"}
         out = []
