@@ -150,6 +150,15 @@ def node(r, *extra):
     return Demo("--redis", r.addr(), *extra)
 
 
+def verbose_node(r, *extra):
+    """A node whose error hook prints (WAMP1_DEMO_VERBOSE): what the hook was told."""
+    os.environ["WAMP1_DEMO_VERBOSE"] = "1"
+    try:
+        return Demo("--redis", r.addr(), *extra)
+    finally:
+        del os.environ["WAMP1_DEMO_VERBOSE"]
+
+
 def joined(clients, topic, r, nodes, prefix="wamp1:", auth=None):
     """Subscribe clients to topic and wait until Redis counts `nodes` node subscriptions."""
     for c in clients:
@@ -292,7 +301,7 @@ def test_subscription_churn_matches_pubsub_channels():
 
 @test
 def test_redis_restart():
-    with Redis() as r, node(r) as a, node(r) as b:
+    with Redis() as r, verbose_node(r) as a, node(r) as b:
         pa, a2, b1 = Wamp(a.url()), Wamp(a.url()), Wamp(b.url())
         t = TOPIC + "restart"
         joined([a2, b1], t, r, 2)
@@ -317,6 +326,9 @@ def test_redis_restart():
         eq(got(b1), ["after"], "delivery after the restart")
         eq(got(a2), ["after"])
         check(redis_stats(pa)["connects"] == 2, "connects %r" % redis_stats(pa))
+        err = a.stderr()
+        check("redis: connection closed by the server" in err and "redis: cannot connect" in err,
+              "the error hook was not told: %r" % err[-400:])
 
 
 @test
@@ -344,7 +356,7 @@ def test_password():
             joined([b1], TOPIC + "pw", r, 1, auth=("s3cret",))
             pa.send([7, TOPIC + "pw", "ok"])
             eq(got(b1), ["ok"])
-        with node(r, "--redis-password", "wrong") as bad, node(r) as nopw:
+        with verbose_node(r, "--redis-password", "wrong") as bad, node(r) as nopw:
             for d in (bad, nopw):
                 c, c2 = Wamp(d.url()), Wamp(d.url())
                 st = wait_until(lambda: (lambda s: s if s["auth_failures"] >= 1 else None)(redis_stats(c)),
@@ -356,6 +368,7 @@ def test_password():
                 c2.sync()
                 c.send([7, TOPIC + "pw", "local"])
                 eq(got(c2), ["local"])
+            check("redis: HELLO/AUTH refused: WRONGPASS" in bad.stderr(), "error hook: %r" % bad.stderr()[-300:])
 
 
 @test
