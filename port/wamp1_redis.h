@@ -636,7 +636,7 @@ static void wamp1__redis_topic(wamp1_bridge *b, const char *topic, size_t len, i
 
 static void wamp1__redis_publish(wamp1_bridge *b, wamp1_bridge_event *ev) {
     wamp1_redis *r = (wamp1_redis *)b->user;
-    char sid[WAMP1_SESSION_ID_LEN + 1], d[24], hdr[WAMP1_REDIS_NODE_MAX + 48];
+    char sid[WAMP1_SESSION_ID_LEN + 1], hdr[WAMP1_REDIS_NODE_MAX + 48];
     unsigned i, nx = 0, ne = 0;
     size_t hl = 0, plen, need;
     if (ev->use_eligible && ev->eligible_count == 0) return; /* nobody anywhere */
@@ -662,7 +662,6 @@ static void wamp1__redis_publish(wamp1_bridge *b, wamp1_bridge_event *ev) {
     plen = hl + ((size_t)nx + ne) * WAMP1_SESSION_ID_LEN + ev->event_len;
     need = 4 + wamp1__redis_bulk_size(7) + wamp1__redis_bulk_size(r->prefix_len + ev->topic_len) +
            wamp1__redis_bulk_size(plen);
-    (void)d;
     if (wamp1__redis_free(r) < need) {
         r->stats.dropped++;
         return;
