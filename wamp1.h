@@ -1833,6 +1833,9 @@ struct wamp1_app {
     struct { const char *name; const wamp1_handler *h; } handlers[WAMP1_MAX_HANDLERS];
     struct { wamp1_middleware_fn fn; void *user; } mw[WAMP1_MAX_MIDDLEWARE];
     unsigned nroutes, nhandlers, nmw;
+#if WAMP1_BRIDGE
+    wamp1_bridge *bridge;          /* cleared by init */
+#endif
     uint32_t sid_counter;
     uint16_t topic_free, sub_free, prefix_free;
     uint16_t buckets[WAMP1__TOPIC_BUCKETS];
@@ -1845,9 +1848,6 @@ struct wamp1_app {
     char uri[WAMP1_MAX_URI + 1], uri2[WAMP1_MAX_URI + 1];
     wamp1__qslot queue[WAMP1_QUEUE_SLOTS];
     unsigned qhead, qcount;
-#if WAMP1_BRIDGE
-    wamp1_bridge *bridge;
-#endif
     char sink[1];
     wamp1_jwriter sink_writer;
 };

@@ -430,11 +430,34 @@ TEST(test_client_failures) {
     teardown();
 }
 
+static int stale_calls;
+static void stale_publish(wamp1_bridge *b, wamp1_bridge_event *ev) { (void)b; (void)ev; stale_calls++; }
+
+/* init forgets a bridge left from before (an app reused, or not zeroed) */
+TEST(test_init_clears_bridge) {
+    static wamp1_bridge stale = {stale_publish, 0, 0};
+    wamp1_app_config cfg;
+    wamp1_testport_init(&tp, &port);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.server.port = &port;
+    cfg.server.memory = mem;
+    cfg.server.memory_size = sizeof mem;
+    app.bridge = &stale;
+    CHECK_EQ_INT(wamp1_app_init(&app, &cfg), 0);
+    CHECK_EQ_INT(wamp1_app_publish(&app, "http://t/1", "1", 1, NULL), 0);
+    CHECK_EQ_INT(stale_calls, 0);
+    wamp1_app_set_bridge(&app, &stale);
+    CHECK_EQ_INT(wamp1_app_publish(&app, "http://t/1", "1", 1, NULL), 0);
+    CHECK_EQ_INT(stale_calls, 1); /* a publish nobody receives here still goes to the bridge */
+    (void)wamp1_app_shutdown(&app, 0);
+}
+
 int main(void) {
     RUN(test_resp_values);
     RUN(test_resp_rejects);
     RUN(test_wire_decode);
     RUN(test_client_flow);
     RUN(test_client_failures);
+    RUN(test_init_clears_bridge);
     return t_summary("redis");
 }
