@@ -274,6 +274,11 @@ def test_subscription_churn_matches_pubsub_channels():
                    % (want, numsub(r, list(want))))
         chans = set(r.cmd("PUBSUB", "CHANNELS", "wamp1:*"))
         eq(sorted(chans), sorted(k for k, v in want.items() if v), "PUBSUB CHANNELS")
+        # each node's own subscriptions, as Redis counts them for its connection
+        for cl in (ca, cb):
+            n = len(local[id(cl)])
+            wait_until(lambda: redis_stats(cl)["channels"] == n, 3, "a node's channel count %d" % n)
+            eq(stats(cl)["topics"], len(local[id(cl)]), "a node's topics")
         # the last local subscriber leaves: the node unsubscribes, events stop coming there
         t = topics[0]
         ca.send([5, t])
