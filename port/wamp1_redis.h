@@ -51,7 +51,8 @@
    connect_timeout_ms) the socket is closed, the app's error hook is told (WAMP1_ERR_IO,
    "redis: ..."), and a new connection is tried after a backoff (backoff_min_ms doubling
    up to backoff_max_ms); once up again, every topic with local subscribers is subscribed
-   again. Local delivery never waits for Redis.
+   again. A link that goes silent (no reply to a PING within ping_ms) counts as failed too.
+   Local delivery never waits for Redis.
 
    Configuration macros: WAMP1_REDIS_SEND_SIZE 16384 (commands waiting for the socket),
    WAMP1_REDIS_RECV_SIZE 16384 (the largest reply: an event from another server must fit
@@ -138,6 +139,8 @@ typedef struct wamp1_redis_config {
     uint32_t backoff_min_ms;    /* default 100 */
     uint32_t backoff_max_ms;    /* default 2000 */
     uint32_t connect_timeout_ms; /* connect and HELLO reply; default 3000 */
+    uint32_t ping_ms;           /* a PING this often while up, its reply due before the
+                                   next: a link that went silent is dropped; default 5000 */
 } wamp1_redis_config;
 
 typedef struct wamp1_redis_stats {
@@ -161,7 +164,7 @@ typedef struct wamp1_redis {
     char node[WAMP1_REDIS_NODE_MAX + 1];
     size_t node_len, prefix_len;
     wamp1_socket sock;
-    int state, resync, started;
+    int state, resync, started, ping_out;
     int resub;                  /* next topic index to SUBSCRIBE, -1: done */
     unsigned watch_events;
     uint32_t backoff;
@@ -529,12 +532,13 @@ static int wamp1__redis_value(wamp1_redis *r, const wamp1_resp *v) {
         r->state = WAMP1_REDIS_UP;
         r->stats.connects++;
         r->backoff = r->cfg.backoff_min_ms;
-        if (r->timer.id) (void)wamp1_timer_stop(&r->app->server, r->timer);
-        r->timer.id = 0;
+        r->ping_out = 0;
+        wamp1__redis_timer(r, r->cfg.ping_ms);
         r->resub = 0;
         r->resync = 0;
         return 0;
     }
+    if (t->type == '+') r->ping_out = 0; /* PONG (no other command answers with a status) */
     if (t->type == '-' || t->type == '!') {
         r->stats.errors++;
         wamp1__redis_report(r, "redis: error reply", t->str, t->len);
@@ -602,7 +606,21 @@ static void wamp1__redis_on_timer(wamp1_server *s, wamp1_timer_id t, void *user)
     if (t.id != r->timer.id) return;
     r->timer.id = 0;
     if (r->state == WAMP1_REDIS_DOWN) wamp1__redis_connect(r);
-    else if (r->state != WAMP1_REDIS_UP)
+    else if (r->state == WAMP1_REDIS_UP) {
+        if (r->ping_out == 1) {
+            wamp1__redis_fail(r, "redis: no reply to PING in time", NULL, 0);
+            return;
+        }
+        if (wamp1__redis_free(r) >= 14) {
+            wamp1__redis_put(r, "*1\r\n$4\r\nPING\r\n", 14);
+            r->ping_out = 1;
+        } else if (r->ping_out == 2) { /* the send buffer stayed full a whole period */
+            wamp1__redis_fail(r, "redis: the server reads nothing (send buffer full)", NULL, 0);
+            return;
+        } else r->ping_out = 2;
+        wamp1__redis_timer(r, r->cfg.ping_ms);
+        wamp1__redis_flush(r);
+    } else if (r->state != WAMP1_REDIS_UP)
         wamp1__redis_fail(r, r->state == WAMP1_REDIS_CONNECTING ? "redis: connect timed out"
                                                                 : "redis: no HELLO reply in time", NULL, 0);
 }
@@ -700,6 +718,7 @@ WAMP1__REDIS_FN int wamp1_redis_start(wamp1_redis *r, wamp1_app *app, const wamp
     if (!r->cfg.backoff_max_ms) r->cfg.backoff_max_ms = 2000;
     if (r->cfg.backoff_max_ms < r->cfg.backoff_min_ms) r->cfg.backoff_max_ms = r->cfg.backoff_min_ms;
     if (!r->cfg.connect_timeout_ms) r->cfg.connect_timeout_ms = 3000;
+    if (!r->cfg.ping_ms) r->cfg.ping_ms = 5000;
     r->prefix_len = strlen(r->cfg.prefix);
     /* HELLO with AUTH must fit the send buffer; a channel name must fit a reply */
     if (r->prefix_len + WAMP1_MAX_URI + 64 > sizeof r->rbuf ||

@@ -377,6 +377,18 @@ TEST(test_client_flow) {
     redis_in(HELLO_OK);
     CHECK(out_is("*2\r\n$9\r\nSUBSCRIBE\r\n$16\r\nwamp1:http://t/2\r\n"));
     CHECK_EQ_INT(redis.stats.connects, 2);
+    /* keepalive: a PING every 5 s while up; a PING left unanswered drops the link */
+    advance(4990);
+    CHECK(out_is(""));
+    advance(11);
+    CHECK(out_is("*1\r\n$4\r\nPING\r\n"));
+    redis_in("+PONG\r\n");
+    advance(5001);
+    CHECK(out_is("*1\r\n$4\r\nPING\r\n"));
+    CHECK_EQ_INT(redis.state, WAMP1_REDIS_UP);
+    advance(5001);
+    CHECK_EQ_INT(redis.state, WAMP1_REDIS_DOWN);
+    CHECK(strstr(last_why, "no reply to PING") != NULL);
     teardown();
 }
 
@@ -426,6 +438,13 @@ TEST(test_client_failures) {
         for (i = 0; i < 60; i++) CHECK_EQ_INT(wamp1_app_publish(&app, "http://t/z", "\"0123456789abcdef\"", 18, NULL), 1);
         CHECK(redis.stats.dropped > 0 && redis.stats.published > 0);
         CHECK_EQ_INT(redis.stats.published + redis.stats.dropped, 60);
+        /* a server that reads nothing for two PING periods is dropped */
+        redis.slen = sizeof redis.sbuf - 10; /* no room for a PING */
+        advance(5001);
+        CHECK_EQ_INT(redis.state, WAMP1_REDIS_UP);
+        advance(5001);
+        CHECK_EQ_INT(redis.state, WAMP1_REDIS_DOWN);
+        CHECK(strstr(last_why, "reads nothing") != NULL);
     }
     teardown();
 }
