@@ -85,6 +85,8 @@
                                 (gzip variant, ETag/304, HEAD) or a directory; 404, 405
      port/wamp1_cra.h           WAMP-CRA (authreq/auth, permissions on CALL, SUBSCRIBE and
                                 PUBLISH) with SHA-256, HMAC-SHA256 and PBKDF2-HMAC-SHA256
+     port/wamp1_redis.h         not a port: servers share topics through Redis pub/sub
+                                (a bridge, see Bridge below), over any port
 
    4. CONFIGURATION
 
@@ -134,6 +136,7 @@
                                 256 (small: 96)
      WAMP1_SESSION_ID_LEN       16      WELCOME sessionId characters
      WAMP1_SERVER_IDENT         "wamp1.h/0.1"
+     WAMP1_BRIDGE               1 (small: 0)  the bridge hooks (wamp1_app_set_bridge)
      WAMP1_PHP_MAX_DEPTH        30      nesting of a PHP session
    Feature switches: WAMP1_NO_WAMP (plain WebSocket server), WAMP1_NO_SESSION (no session
    link or PHP reader), WAMP1_NO_STDIO_FILES (no fopen: firmware), WAMP1_NO_ERROR_TEXT (every
@@ -186,6 +189,10 @@
                  wamp1_conn_event, wamp1_app_topic_subscribers/_next, wamp1_conn_subscribed
    Sessions      wamp1_conn_session_id, wamp1_conn_resolve_curie
    Threads       wamp1_app_post, wamp1_app_publish_async (any thread)
+   Bridge        wamp1_app_set_bridge, wamp1_bridge_event_sid, wamp1_app_bridge_deliver:
+                 every publish also goes to the bridge after local delivery, with its
+                 exclude/eligible lists as session ids, and each server applies them to
+                 its own subscribers (port/wamp1_redis.h: Redis pub/sub between servers)
    JSON          wamp1_json_parse (strict, in place), _array_get, _object_get, _str_eq,
                  _unescape, _get_int, _get_double; writer wamp1_jw_*
    Helpers       wamp1_addr_parse/format, wamp1_cookie_get, wamp1_query_get,
@@ -1501,6 +1508,9 @@ struct wamp1_server {
 #if WAMP1_SESSION_ID_LEN < 16
 #error "WAMP1_SESSION_ID_LEN must be at least 16 (12 random characters and a 4-character slot tag)"
 #endif
+#ifndef WAMP1_BRIDGE
+#define WAMP1_BRIDGE (!WAMP1_SMALL_DEFAULTS)
+#endif
 #ifndef WAMP1_SERVER_IDENT
 #define WAMP1_SERVER_IDENT "wamp1.h/0.1"
 #endif
@@ -1771,6 +1781,44 @@ WAMP1_API int wamp1_app_post(wamp1_app *app, void (*fn)(wamp1_app *app, void *ar
 WAMP1_API int wamp1_app_publish_async(wamp1_app *app, const char *topic, const char *event_json,
                                       size_t len);
 
+#if WAMP1_BRIDGE
+/* Bridge: several servers share their topics (port/wamp1_redis.h is one). After local
+   delivery, every publish (client PUBLISH through wamp1_publish_broker, wamp1_app_publish)
+   is handed to bridge->publish; bridge->topic hears when a topic gets its first local
+   subscriber (1) and loses its last (0). Events from the other servers come back through
+   wamp1_app_bridge_deliver, which applies their exclude/eligible lists to this server's
+   subscribers and hands nothing to the bridge. Both callbacks run in the loop. */
+typedef struct wamp1_bridge_event {
+    const char *topic, *event;      /* full URI; the event's JSON text */
+    size_t topic_len, event_len;
+    unsigned exclude_count, eligible_count;
+    int use_eligible;               /* the eligible list applies (empty: nobody) */
+    /* private */
+    const wamp1_publish *p;
+    const wamp1_publish_opts *opts;
+    wamp1_app *app;
+    uint32_t at[2], ati[2];         /* where the last entry of each token list was */
+} wamp1_bridge_event;
+typedef struct wamp1_bridge {
+    void (*publish)(struct wamp1_bridge *b, wamp1_bridge_event *ev);
+    void (*topic)(struct wamp1_bridge *b, const char *topic, size_t len, int subscribed);
+    void *user;
+} wamp1_bridge;
+WAMP1_API void wamp1_app_set_bridge(wamp1_app *app, wamp1_bridge *b); /* NULL: none */
+/* Entry i of ev's exclude (list 0) or eligible (list 1) list as a session id, copied to
+   out[WAMP1_SESSION_ID_LEN + 1]: 0, or -1 when that entry can be no session id. Going
+   through a list in order costs one step per entry. */
+WAMP1_API int wamp1_bridge_event_sid(wamp1_bridge_event *ev, int list, unsigned i, char *out);
+/* An event from another server: EVENT to the local subscribers of topic, less the sessions
+   in exclude, only those in eligible when use_eligible; both lists are session ids of
+   WAMP1_SESSION_ID_LEN characters each, packed. Returns the receivers, or -1 when the
+   event is not JSON (reported). */
+WAMP1_API int wamp1_app_bridge_deliver(wamp1_app *app, const char *topic, size_t topic_len,
+                                       const char *event, size_t len, const char *exclude,
+                                       unsigned exclude_count, const char *eligible,
+                                       unsigned eligible_count, int use_eligible);
+#endif
+
 #ifdef __cplusplus
 }
 #endif
@@ -1866,6 +1914,9 @@ struct wamp1_app {
     struct { const char *name; const wamp1_handler *h; } handlers[WAMP1_MAX_HANDLERS];
     struct { wamp1_middleware_fn fn; void *user; } mw[WAMP1_MAX_MIDDLEWARE];
     unsigned nroutes, nhandlers, nmw;
+#if WAMP1_BRIDGE
+    wamp1_bridge *bridge;          /* cleared by init */
+#endif
     uint32_t sid_counter, sid_key; /* the fallback's counter; the slot tag's key (random) */
     uint16_t topic_free, sub_free, prefix_free;
     uint16_t buckets[WAMP1__TOPIC_BUCKETS];
@@ -6329,6 +6380,9 @@ static int wamp1__topic_get(wamp1_app *app, const char *uri, size_t n) {
     tp->hnext = app->buckets[h % WAMP1__TOPIC_BUCKETS];
     app->buckets[h % WAMP1__TOPIC_BUCKETS] = (uint16_t)t;
     app->stats.topics++;
+#if WAMP1_BRIDGE
+    if (app->bridge && app->bridge->topic) app->bridge->topic(app->bridge, tp->uri, n, 1);
+#endif
     return t;
 }
 
@@ -6341,6 +6395,9 @@ static void wamp1__topic_release(wamp1_app *app, int t) {
     tp->hnext = app->topic_free;
     app->topic_free = (uint16_t)t;
     app->stats.topics--;
+#if WAMP1_BRIDGE
+    if (app->bridge && app->bridge->topic) app->bridge->topic(app->bridge, tp->uri, tp->len, 0);
+#endif
 }
 
 /* Unlink subscription s from its topic (freeing the topic when it empties). */
@@ -6444,6 +6501,11 @@ typedef struct wamp1__rcpt {
     const wamp1_publish_opts *opts;  /* ... or handle lists (server side) */
     const wamp1_conn *publisher;
     int exclude_me;
+#if WAMP1_BRIDGE
+    const char *bx, *be;             /* ... or packed session ids (from the bridge) */
+    unsigned nbx, nbe;
+    int use_be;
+#endif
 } wamp1__rcpt;
 
 static int wamp1__tok_list_has(const char *json, const wamp1_json_tok *toks, int arr, const char *sid) {
@@ -6477,6 +6539,17 @@ static int wamp1__receives(wamp1_app *app, const wamp1__rcpt *r, wamp1_conn *c) 
         if (wamp1__id_list_has(r->opts->exclude, r->opts->exclude_count, id)) return 0;
     }
     if (r->exclude_me && c == r->publisher) return 0;
+#if WAMP1_BRIDGE
+    if (r->use_be || r->nbx) {
+        const char *sid = app->wconns[wamp1__cidx(c)].sid;
+        unsigned i, in = 0;
+        for (i = 0; i < r->nbx; i++)
+            if (memcmp(r->bx + (size_t)i * WAMP1_SESSION_ID_LEN, sid, WAMP1_SESSION_ID_LEN) == 0) return 0;
+        for (i = 0; i < r->nbe && !in; i++)
+            in = memcmp(r->be + (size_t)i * WAMP1_SESSION_ID_LEN, sid, WAMP1_SESSION_ID_LEN) == 0;
+        if (r->use_be && !in) return 0;
+    }
+#endif
     return 1;
 }
 
@@ -6521,6 +6594,27 @@ static int wamp1__fanout(wamp1_app *app, int t, const wamp1__rcpt *r, const char
     return sent;
 }
 
+#if WAMP1_BRIDGE
+/* after local delivery: the publish to the bridge, lists from a PUBLISH (p) or handles */
+static void wamp1__bridge_out(wamp1_app *app, const char *topic, size_t tlen, const char *ev_text,
+                              size_t len, const wamp1_publish *p, const wamp1_publish_opts *o) {
+    wamp1_bridge_event ev;
+    if (!app->bridge || !app->bridge->publish) return;
+    memset(&ev, 0, sizeof ev);
+    ev.topic = topic;
+    ev.topic_len = tlen;
+    ev.event = ev_text;
+    ev.event_len = len;
+    ev.use_eligible = p ? p->eligible >= 0 : o && o->use_eligible;
+    ev.exclude_count = p ? (p->exclude >= 0 ? p->toks[p->exclude].size : 0) : o ? o->exclude_count : 0;
+    ev.eligible_count = !ev.use_eligible ? 0 : p ? p->toks[p->eligible].size : o->eligible_count;
+    ev.p = p;
+    ev.opts = o;
+    ev.app = app;
+    app->bridge->publish(app->bridge, &ev);
+}
+#endif
+
 WAMP1__DEF void wamp1_publish_broker(wamp1_publish *p) {
     wamp1_app *app = p->app;
     wamp1__rcpt r;
@@ -6530,11 +6624,20 @@ WAMP1__DEF void wamp1_publish_broker(wamp1_publish *p) {
     r.exclude_me = p->exclude_me;
     (void)wamp1__fanout(app, wamp1__topic_find(app, p->topic, p->topic_len), &r, p->json,
                         &p->toks[p->event], NULL, 0);
+#if WAMP1_BRIDGE
+    {
+        const wamp1_json_tok *e = &p->toks[p->event];
+        int q = e->type == WAMP1_JSON_STRING;
+        wamp1__bridge_out(app, p->topic, p->topic_len, p->json + e->start - (q ? 1 : 0),
+                          e->len + (q ? 2u : 0u), p, NULL);
+    }
+#endif
 }
 
 WAMP1__DEF int wamp1_app_publish(wamp1_app *app, const char *topic, const char *event_json,
                                  size_t len, const wamp1_publish_opts *opts) {
     wamp1__rcpt r;
+    int sent;
     /* validated without tokens: a handler that publishes keeps the tokens of its call */
     if (wamp1_json_validate(event_json, len, app->cfg.json_max_depth > 0 ? app->cfg.json_max_depth : WAMP1_JSON_DEPTH) != 0) {
         wamp1__report(&app->server, NULL, WAMP1_ERR_MALFORMED, WAMP1__WHY("publish: the event is not JSON"));
@@ -6543,9 +6646,62 @@ WAMP1__DEF int wamp1_app_publish(wamp1_app *app, const char *topic, const char *
     memset(&r, 0, sizeof r);
     r.opts = opts;
     app->stats.publishes++;
-    return wamp1__fanout(app, wamp1__topic_find(app, topic, strlen(topic)), &r, NULL, NULL,
-                         event_json, len);
+    sent = wamp1__fanout(app, wamp1__topic_find(app, topic, strlen(topic)), &r, NULL, NULL, event_json, len);
+#if WAMP1_BRIDGE
+    wamp1__bridge_out(app, topic, strlen(topic), event_json, len, NULL, opts);
+#endif
+    return sent;
 }
+
+#if WAMP1_BRIDGE
+WAMP1__DEF void wamp1_app_set_bridge(wamp1_app *app, wamp1_bridge *b) { app->bridge = b; }
+
+WAMP1__DEF int wamp1_bridge_event_sid(wamp1_bridge_event *ev, int list, unsigned i, char *out) {
+    list = list != 0;
+    if (list ? (!ev->use_eligible || i >= ev->eligible_count) : i >= ev->exclude_count) return -1;
+    if (ev->p) {
+        const wamp1_json_tok *t = ev->p->toks;
+        uint32_t k, j = 0;
+        size_t n = 0;
+        k = (uint32_t)(list ? ev->p->eligible : ev->p->exclude) + 1;
+        if (ev->at[list] && ev->ati[list] <= i) { k = ev->at[list]; j = ev->ati[list]; }
+        for (; j < i; j++) k = t[k].next;
+        ev->at[list] = k;
+        ev->ati[list] = i;
+        if (t[k].len > 6 * WAMP1_SESSION_ID_LEN ||
+            wamp1_json_unescape(ev->p->json, &t[k], out, WAMP1_SESSION_ID_LEN + 1, &n) != 0 ||
+            n != WAMP1_SESSION_ID_LEN)
+            return -1;
+        return 0;
+    }
+    if (ev->opts) {
+        wamp1_conn_id id = list ? ev->opts->eligible[i] : ev->opts->exclude[i];
+        wamp1_conn *c = wamp1_conn_lookup(&ev->app->server, id);
+        if (!c || !wamp1_conn_is_open(c)) return -1;
+        memcpy(out, ev->app->wconns[wamp1__cidx(c)].sid, WAMP1_SESSION_ID_LEN + 1);
+        return 0;
+    }
+    return -1;
+}
+
+WAMP1__DEF int wamp1_app_bridge_deliver(wamp1_app *app, const char *topic, size_t topic_len,
+                                       const char *event, size_t len, const char *exclude,
+                                       unsigned exclude_count, const char *eligible,
+                                       unsigned eligible_count, int use_eligible) {
+    wamp1__rcpt r;
+    if (wamp1_json_validate(event, len, app->cfg.json_max_depth > 0 ? app->cfg.json_max_depth : WAMP1_JSON_DEPTH) != 0) {
+        wamp1__report(&app->server, NULL, WAMP1_ERR_MALFORMED, WAMP1__WHY("bridge: the event is not JSON"));
+        return -1;
+    }
+    memset(&r, 0, sizeof r);
+    r.bx = exclude;
+    r.nbx = exclude ? exclude_count : 0;
+    r.be = eligible;
+    r.nbe = eligible ? eligible_count : 0;
+    r.use_be = use_eligible != 0;
+    return wamp1__fanout(app, wamp1__topic_find(app, topic, topic_len), &r, NULL, NULL, event, len);
+}
+#endif
 
 WAMP1__DEF int wamp1_conn_event(wamp1_conn *c, const char *topic, const char *event_json, size_t len) {
     wamp1_frame_writer fw;

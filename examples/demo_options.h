@@ -11,9 +11,10 @@
    The options (shared/spec/examples-contract.md): --host, --port, --allow-origin (repeatable),
    --block (repeatable), --keepalive, --max-connections, --session-dir, --tls-cert/--tls-key,
    --slow-consumer close|drop, --web-root DIR (serve DIR's files as well as the embedded page),
-   --auth FILE (WAMP-CRA, examples/demo_auth.h). Every option takes one value; a bad one
-   prints one line on stderr (with the allowed values) and gives 2; --help prints the usage
-   on stdout and gives -1, for an exit status of 0.
+   --auth FILE (WAMP-CRA, examples/demo_auth.h); with DEMO_REDIS defined (the POSIX demo),
+   --redis HOST:PORT, --redis-password, --redis-user, --redis-prefix. Every option takes one
+   value; a bad one prints one line on stderr (with the allowed values) and gives 2; --help
+   prints the usage on stdout and gives -1, for an exit status of 0.
 
    Plain HTTP: the page of examples/web (embedded by make as build/demo_web.h when
    DEMO_WEB_ASSETS is defined; a one-line page otherwise) through port/wamp1_http.h. */
@@ -29,6 +30,9 @@ typedef struct demo_options {
     unsigned long port, keepalive, max_conns;
     const char *session_dir, *tls_cert, *tls_key, *web_root, *auth_file;
     int slow_drop;
+#ifdef DEMO_REDIS
+    const char *redis, *redis_password, *redis_user, *redis_prefix;
+#endif
 } demo_options;
 
 static demo_options demo_opt;
@@ -123,10 +127,21 @@ static int demo_parse_options(int argc, char **argv, unsigned long pool) {
         else if (strcmp(a, "--auth") == 0) demo_opt.auth_file = v;
         else if (strcmp(a, "--tls-cert") == 0) demo_opt.tls_cert = v;
         else if (strcmp(a, "--tls-key") == 0) demo_opt.tls_key = v;
+#ifdef DEMO_REDIS
+        else if (strcmp(a, "--redis") == 0) demo_opt.redis = v;
+        else if (strcmp(a, "--redis-password") == 0) demo_opt.redis_password = v;
+        else if (strcmp(a, "--redis-user") == 0) demo_opt.redis_user = v;
+        else if (strcmp(a, "--redis-prefix") == 0) demo_opt.redis_prefix = v;
+#endif
         else return demo_usage("unknown option", a);
     }
     if (!demo_opt.tls_cert != !demo_opt.tls_key) return demo_usage("--tls-cert and --tls-key go together", NULL);
     if (demo_opt.auth_file && demo_load_auth(demo_opt.auth_file) != 0) return 2;
+#ifdef DEMO_REDIS
+    if (!demo_opt.redis && (demo_opt.redis_password || demo_opt.redis_user || demo_opt.redis_prefix))
+        return demo_usage("--redis-password, --redis-user and --redis-prefix need --redis", NULL);
+    if (demo_opt.redis_user && !demo_opt.redis_password) return demo_usage("--redis-user needs --redis-password", NULL);
+#endif
     return 0;
 }
 

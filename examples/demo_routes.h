@@ -9,6 +9,8 @@
 
 /* Writes the caller's web session as one JSON value (null when there is none). */
 static void (*demo_websession)(wamp1_conn *c, wamp1_jwriter *w);
+/* more members of rpc#stats' object (NULL: none), e.g. the Redis bridge's */
+static void (*demo_stats_more)(wamp1_jwriter *w);
 
 /* ---- RPC handlers ------------------------------------------------------- */
 
@@ -200,6 +202,7 @@ static wamp1_call_status rpc_stats(wamp1_call *call, void *user) {
             wamp1_jw_int(j, items[i].v);
         }
     }
+    if (demo_stats_more) demo_stats_more(j);
     wamp1_jw_object_end(j);
     wamp1_call_result_end(call);
     return WAMP1_CALL_OK;

@@ -4,6 +4,7 @@
               [--keepalive SECONDS] [--max-connections N] [--session-dir DIR]
               [--tls-cert FILE --tls-key FILE] [--slow-consumer close|drop]
               [--web-root DIR] [--auth FILE]
+              [--redis HOST:PORT [--redis-password P [--redis-user U]] [--redis-prefix S]]
 
    Routes (CURIEs defined with PREFIX resolve to them):
      http://wamp1.dev/rpc#add        sum of the numeric arguments (or of one array of numbers)
@@ -21,7 +22,12 @@
 
    --tls-cert/--tls-key serve wss:// through port/wamp1_mbedtls.h; they need a build with
    -DWAMP1_WITH_MBEDTLS, linked with -lmbedtls -lmbedx509 -lmbedcrypto (make does this when
-   the mbedTLS headers are installed). */
+   the mbedTLS headers are installed).
+
+   --redis joins the demo to other demos through Redis pub/sub (port/wamp1_redis.h): events
+   published on one reach the subscribers of all; rpc#stats then holds a "redis" object
+   (state, counters). HOST may be a name (looked up once at start) or [IPv6]; PORT defaults
+   to 6379; --redis-prefix names the channels (default "wamp1:"). */
 #define _DEFAULT_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #define WAMP1_MAX_CONNECTIONS 102400
@@ -42,6 +48,8 @@
 #ifdef WAMP1_WITH_MBEDTLS
 #include "../../port/wamp1_mbedtls.h"
 #endif
+#include "../../port/wamp1_redis.h"
+#define DEMO_REDIS 1
 
 #include <signal.h>
 #include <stdio.h>
@@ -55,6 +63,78 @@ static wamp1_tls demo_tls; /* the TLS contexts' pool: its pages are touched only
 
 #include "../demo_routes.h"
 #include "../demo_options.h"
+
+/* ---- --redis: the bridge to the other demos ---- */
+static wamp1_redis demo_redis;
+static char demo_redis_addr[64];
+
+static void demo_redis_stats(wamp1_jwriter *j) {
+    wamp1_redis_stats st;
+    size_t i;
+    wamp1_redis_get_stats(&demo_redis, &st);
+    wamp1_jw_key(j, "redis", (size_t)-1);
+    wamp1_jw_object_begin(j);
+    wamp1_jw_key(j, "state", (size_t)-1);
+    wamp1_jw_string(j, wamp1_redis_state_name(st.state), (size_t)-1);
+    wamp1_jw_key(j, "node", (size_t)-1);
+    wamp1_jw_string(j, demo_redis.node, (size_t)-1);
+    wamp1_jw_key(j, "last_error", (size_t)-1);
+    wamp1_jw_string(j, demo_redis.last_error, (size_t)-1);
+    {
+        const struct { const char *key; int64_t v; } items[] = {
+            {"connects", (int64_t)st.connects}, {"failures", (int64_t)st.failures},
+            {"published", (int64_t)st.published}, {"dropped", (int64_t)st.dropped},
+            {"received", (int64_t)st.received}, {"own", (int64_t)st.own},
+            {"malformed", (int64_t)st.malformed}, {"errors", (int64_t)st.errors},
+            {"auth_failures", (int64_t)st.auth_failures}, {"channels", st.channels},
+        };
+        for (i = 0; i < sizeof items / sizeof items[0]; i++) {
+            wamp1_jw_key(j, items[i].key, (size_t)-1);
+            wamp1_jw_int(j, items[i].v);
+        }
+    }
+    wamp1_jw_object_end(j);
+}
+
+/* 0, or 2 after saying why */
+static int demo_redis_start(void) {
+    wamp1_redis_config rc;
+    struct addrinfo hints, *ai = NULL;
+    char host[256];
+    const char *v = demo_opt.redis, *colon = strrchr(v, ':'), *h = v;
+    size_t hl;
+    unsigned long port = 6379;
+    if (v[0] == '[') { /* [IPv6]:PORT */
+        const char *e = strchr(v, ']');
+        if (!e || (e[1] && e[1] != ':')) return demo_usage("bad --redis", v);
+        h = v + 1;
+        hl = (size_t)(e - h);
+        colon = e[1] ? e + 1 : NULL;
+    } else hl = colon ? (size_t)(colon - v) : strlen(v);
+    if (colon && demo_parse_uint(colon + 1, 65535, &port) != 0) return demo_usage("bad --redis port", v);
+    if (hl == 0 || hl >= sizeof host || port == 0) return demo_usage("bad --redis", v);
+    memcpy(host, h, hl);
+    host[hl] = 0;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(host, NULL, &hints, &ai) != 0 || !ai ||
+        getnameinfo(ai->ai_addr, ai->ai_addrlen, demo_redis_addr, sizeof demo_redis_addr, NULL, 0, NI_NUMERICHOST) != 0) {
+        if (ai) freeaddrinfo(ai);
+        return demo_usage("cannot resolve the --redis host", host);
+    }
+    freeaddrinfo(ai);
+    memset(&rc, 0, sizeof rc);
+    rc.host = demo_redis_addr;
+    rc.port = (uint16_t)port;
+    rc.user = demo_opt.redis_user;
+    rc.password = demo_opt.redis_password;
+    rc.prefix = demo_opt.redis_prefix;
+    rc.connect = wamp1_redis_posix_connect;
+    if (wamp1_redis_start(&demo_redis, &demo_app, &rc) != 0) return demo_usage("bad --redis-prefix or --redis-password", NULL);
+    demo_stats_more = demo_redis_stats;
+    return 0;
+}
 
 #ifdef WAMP1_WITH_MBEDTLS
 static void on_tls_error(void *user, wamp1_socket s, int err, const char *where) {
@@ -119,6 +199,7 @@ int main(int argc, char **argv) {
 
     if (demo_add_routes(&demo_app) != 0) return demo_usage("the demo's routes do not fit WAMP1_MAX_ROUTES", NULL);
     if (demo_add_auth(&demo_app, demo_opt.auth_file) != 0) return demo_usage("WAMP-CRA does not fit the routes", NULL);
+    if (demo_opt.redis && demo_redis_start() != 0) return 2;
 
     if (wamp1_app_listen(&demo_app) != 0) {
         fprintf(stderr, "demo: cannot listen on %s:%lu\n", demo_opt.host, demo_opt.port);
@@ -135,6 +216,7 @@ int main(int argc, char **argv) {
     fflush(stdout);
 
     wamp1_app_run(&demo_app); /* until SIGINT or SIGTERM */
+    if (demo_opt.redis) wamp1_redis_stop(&demo_redis);
     wamp1_app_shutdown(&demo_app, 1200);
 #ifdef WAMP1_WITH_MBEDTLS
     wamp1_tls_free(&demo_tls);

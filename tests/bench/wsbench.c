@@ -27,6 +27,8 @@
      -n NAME      server name for the record (default: "server")
      -k N         sessions open elsewhere (a holding wsbench): added to conns in the record
      -W           plain WebSocket handshake (idle mode; echo always is)
+     -Q P1,P2,..  fanout: subscribers spread over these ports (servers joined through a
+                  broker, e.g. demos with --redis), the publisher on -P
      -H           hold (idle mode)
 
    Output: one record per line, tab-separated, "null" where not applicable:
@@ -84,6 +86,7 @@ static int mode, plain_ws, hold;
 static const char *host = "127.0.0.1", *proc = "http://wamp1.dev/rpc#echo";
 static const char *scenario, *server_name = "server";
 static int port, nconns = 1, depth = 1, size = 64, extra_conns;
+static int sub_ports[16], nsub_ports; /* -Q */
 static double secs = 3, warmup = 0.5;
 static long server_pid;
 
@@ -453,7 +456,7 @@ static void dial(conn *c) {
         }
         memset(&a, 0, sizeof a);
         a.sin_family = AF_INET;
-        a.sin_port = htons((uint16_t)port);
+        a.sin_port = htons((uint16_t)(nsub_ports && !c->publisher ? sub_ports[c->id % nsub_ports] : port));
         a.sin_addr = dst_addr;
         if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0 || errno == EINPROGRESS) {
             c->fd = fd;
@@ -557,10 +560,19 @@ int main(int argc, char **argv) {
     else usage();
     scenario = argv[1];
     optind = 2;
-    while ((o = getopt(argc, argv, "h:P:c:d:s:t:w:r:p:S:n:k:WH")) != -1) {
+    while ((o = getopt(argc, argv, "h:P:c:d:s:t:w:r:p:S:n:k:WHQ:")) != -1) {
         switch (o) {
         case 'h': host = optarg; break;
         case 'P': port = atoi(optarg); break;
+        case 'Q': {
+            char *q = optarg;
+            while (*q && nsub_ports < 16) {
+                sub_ports[nsub_ports++] = atoi(q);
+                while (*q && *q != ',') q++;
+                if (*q) q++;
+            }
+            break;
+        }
         case 'c': nconns = atoi(optarg); break;
         case 'd': depth = atoi(optarg); break;
         case 's': size = atoi(optarg); break;

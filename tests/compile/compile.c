@@ -7,6 +7,7 @@
 #include "../../port/wamp1_testport.h"
 #include "../../port/wamp1_http.h"
 #include "../../port/wamp1_cra.h"
+#include "../../port/wamp1_redis.h"
 
 int main(void) {
     static wamp1_posix posix;
