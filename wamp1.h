@@ -88,6 +88,28 @@
      port/wamp1_redis.h         not a port: servers share topics through Redis pub/sub
                                 (a bridge, see Bridge below), over any port
 
+   Writing a port (the struct wamp1_port below has the contract of each call):
+   - Sockets are small integers or handles of yours (wamp1_socket); every call is
+     non-blocking except the wait, which blocks at most timeout_ms (0: not at all; -1:
+     until something is ready or wake() is called). recv/send return WAMP1_IO_WOULDBLOCK
+     instead of blocking and may do less than asked; the loop keeps the rest.
+   - Threads: the loop calls every function from its own thread, never two at once, and
+     never from inside another of them. Only wake() (and lock/unlock around the cross-thread
+     queue) may be called from other threads; wake() must be async-signal-safe if
+     wamp1_server_stop is called from a signal handler. A bare-metal port sets wake() to a
+     flag and lock/unlock to interrupts off (port/wamp1_lwip_raw.h).
+   - Clock: now_ms is monotonic milliseconds; 32-bit wrap is fine (timers compare with
+     wrap-safe differences), jumps backwards are not. Random: random() feeds session ids
+     and (with WAMP-CRA) challenges: a hardware RNG or the OS's; return -1 when it failed
+     (session ids then come from the clock and a counter, reported as WAMP1_ERR_IO).
+   - Memory and stack: the port owns its state (one struct, static or the caller's); the
+     library needs no heap. The loop's deepest path on Cortex-M4 is about 2 KiB of stack
+     (Memory below), plus what your wait and your handlers use.
+   - Worked examples: port/wamp1_posix.h (event-driven, epoll), port/wamp1_win32.h
+     (readiness list, select), port/wamp1_lwip_raw.h (callbacks into a table, a wait that
+     never blocks), examples/lwip/qemu-mps2 (a LAN9118 driver, SysTick and WFI around the
+     raw port) and port/wamp1_testport.h (in memory, a clock of its own: what tests use).
+
    4. CONFIGURATION
 
    Compile-time macros (define before including; every one has a default):
