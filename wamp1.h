@@ -104,7 +104,7 @@
      (session ids then come from the clock and a counter, reported as WAMP1_ERR_IO).
    - Memory and stack: the port owns its state (one struct, static or the caller's); the
      library needs no heap. The loop's deepest path on Cortex-M4 is about 2 KiB of stack
-     (Memory below), plus what your wait and your handlers use.
+     (6. Memory use), plus what your wait and your handlers use.
    - Worked examples: port/wamp1_posix.h (event-driven, epoll), port/wamp1_win32.h
      (readiness list, select), port/wamp1_lwip_raw.h (callbacks into a table, a wait that
      never blocks), examples/lwip/qemu-mps2 (a LAN9118 driver, SysTick and WFI around the
