@@ -6300,7 +6300,7 @@ static void wamp1__new_session_id(wamp1_app *app, wamp1_conn *c) {
     char *sid = app->wconns[ci].sid;
     uint8_t r[WAMP1_SESSION_ID_LEN];
     uint32_t tag = ((uint32_t)ci * 0x9E3779u ^ app->sid_key) & 0xFFFFFFu; /* odd factor: a bijection */
-    if (app->server.port->random(app->server.port->ctx, r, sizeof r - 4) != 0) {
+    if (!app->server.port->random || app->server.port->random(app->server.port->ctx, r, sizeof r - 4) != 0) {
         /* no random source: from the clock and a counter (reported) */
         uint64_t x = app->server.now * 6364136223846793005u + (uint64_t)++app->sid_counter;
         wamp1__report(&app->server, c, WAMP1_ERR_IO, WAMP1__WHY("random source failed for a sessionId"));
@@ -7566,7 +7566,8 @@ WAMP1__DEF int wamp1_app_init_checked(wamp1_app *app, const wamp1_app_config *cf
     if (!sc.subprotocol) sc.subprotocol = "wamp";
     if (cfg->lenient_subprotocol) sc.subprotocol_optional = 1;
     if (wamp1__server_init(&app->server, &sc, app) != 0) return -1;
-    if (app->server.port->random(app->server.port->ctx, &app->sid_key, sizeof app->sid_key) != 0)
+    if (!app->server.port->random ||
+        app->server.port->random(app->server.port->ctx, &app->sid_key, sizeof app->sid_key) != 0)
         app->sid_key = (uint32_t)app->server.now;
     for (i = 0; i < WAMP1__TOPIC_BUCKETS; i++) app->buckets[i] = WAMP1__NIL;
     for (i = 0; i < WAMP1_MAX_TOPICS; i++)

@@ -154,6 +154,7 @@ int main(void) {
     ac.server.memory = mem;
     ac.server.memory_size = sizeof mem;
     CHECK(wamp1_lwip_sockets_init(&lws, &port_if) == 0 && wamp1_app_init(&app, &ac) == 0);
+    CHECK(wamp1_app_add_topic(&app, "http://t/{name}", NULL) == 0); /* publish_async needs a route */
     memset(&rc, 0, sizeof rc);
     rc.host = "127.0.0.1";
     rc.port = rport;
