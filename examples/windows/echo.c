@@ -45,29 +45,13 @@ static BOOL WINAPI on_console(DWORD type) {
     return TRUE;
 }
 
-static int usage(const char *msg, const char *arg) {
-    fprintf(stderr, "echo: %s%s%s (usage: echo [--host ADDR] [--port N] [--max-message BYTES] "
-                    "[--max-connections N])\n", msg, arg ? ": " : "", arg ? arg : "");
-    return 2;
-}
-
-static int parse_uint(const char *s, unsigned long max, unsigned long *out) {
-    char *end;
-    unsigned long v;
-    if (!s || !*s || *s == '-') return -1;
-    errno = 0;
-    v = strtoul(s, &end, 10);
-    if (errno || *end || v > max) return -1;
-    *out = v;
-    return 0;
-}
+#include "../echo_options.h"
 
 int main(int argc, char **argv) {
     static wamp1_win32 win;
     wamp1_port port;
     wamp1_config cfg;
-    const char *host = "127.0.0.1";
-    unsigned long port_no = 9001, max_message = 16777216, max_conns = 64;
+    echo_options o;
     size_t mem_size;
     void *mem;
     int i;
@@ -75,52 +59,38 @@ int main(int argc, char **argv) {
     /* "\n" stays "\n": the listening line is read by programs */
     (void)_setmode(_fileno(stdout), _O_BINARY);
     (void)_setmode(_fileno(stderr), _O_BINARY);
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--host") == 0 && v) { host = v; i++; }
-        else if (strcmp(a, "--port") == 0) {
-            if (parse_uint(v, 65535, &port_no) != 0) return usage("bad --port", v);
-            i++;
-        } else if (strcmp(a, "--max-message") == 0) {
-            if (parse_uint(v, 1ul << 30, &max_message) != 0 || max_message == 0)
-                return usage("bad --max-message", v);
-            i++;
-        } else if (strcmp(a, "--max-connections") == 0) {
-            if (parse_uint(v, WAMP1_MAX_CONNECTIONS, &max_conns) != 0 || max_conns == 0)
-                return usage("bad --max-connections", v);
-            i++;
-        } else return usage("unknown option", a);
-    }
+    i = echo_parse_options(argc, argv, &o);
+    if (i != 0) return i < 0 ? 0 : i; /* -1: --help */
 
-    if (wamp1_win32_init(&win, &port) != 0) return usage("cannot start Winsock", NULL);
+    if (wamp1_win32_init(&win, &port) != 0) return echo_usage("cannot start Winsock", NULL);
     memset(&cfg, 0, sizeof cfg);
     cfg.port = &port;
-    cfg.host = host;
-    cfg.listen_port = (uint16_t)port_no;
-    cfg.max_connections = (uint32_t)max_conns;
+    cfg.host = o.host;
+    cfg.listen_port = (uint16_t)o.port;
+    cfg.max_connections = (uint32_t)o.max_conns;
     /* room for the largest message, its frame header and the kept upgrade request */
-    cfg.recv_buffer_size = (uint32_t)(max_message + 256 + WAMP1_MAX_HEADER_SIZE);
+    cfg.recv_buffer_size = (uint32_t)(o.max_message + 256 + WAMP1_MAX_HEADER_SIZE);
     /* the largest echo plus room for the pongs and close frames that may wait before it */
-    cfg.send_buffer_size = (uint32_t)(max_message + 16384);
-    cfg.max_message_size = (uint32_t)max_message;
+    cfg.send_buffer_size = (uint32_t)(o.max_message + 16384);
+    cfg.max_message_size = (uint32_t)o.max_message;
     cfg.cb.on_message = on_message;
     cfg.cb.on_error = on_error;
     /* Committed, not touched: Windows backs a page with memory only once it is used. */
     mem_size = wamp1_server_memory_size(&cfg);
     mem = VirtualAlloc(NULL, mem_size, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
-    if (!mem) return usage("cannot reserve buffer memory (lower --max-message or --max-connections)", NULL);
+    if (!mem) return echo_usage("cannot reserve buffer memory (lower --max-message or --max-connections)", NULL);
     cfg.memory = mem;
     cfg.memory_size = mem_size;
-    if (wamp1_server_init(&server, &cfg) != 0) return usage("bad configuration", NULL);
+    if (wamp1_server_init(&server, &cfg) != 0) return echo_usage("bad configuration", NULL);
     if (wamp1_server_listen(&server) != 0) {
-        fprintf(stderr, "echo: cannot listen on %s:%lu\n", host, port_no);
+        fprintf(stderr, "echo: cannot listen on %s:%lu\n", o.host, o.port);
         return 2;
     }
 
     stopped = CreateEventA(NULL, TRUE, FALSE, NULL);
     (void)SetConsoleCtrlHandler(on_console, TRUE);
 
-    printf("listening on %s:%u\n", host, (unsigned)wamp1_server_port(&server));
+    printf("listening on %s:%u\n", o.host, (unsigned)wamp1_server_port(&server));
     fflush(stdout);
 
     wamp1_server_run(&server);
