@@ -6656,12 +6656,17 @@ WAMP1__DEF void wamp1_publish_broker(wamp1_publish *p) {
 #endif
 }
 
+/* An event from the server side is one JSON value (validated without tokens: a handler that
+   publishes keeps the tokens of its call) */
+static int wamp1__event_ok(const wamp1_app *app, const char *event, size_t len) {
+    return wamp1_json_validate(event, len, app->cfg.json_max_depth > 0 ? app->cfg.json_max_depth : WAMP1_JSON_DEPTH) == 0;
+}
+
 WAMP1__DEF int wamp1_app_publish(wamp1_app *app, const char *topic, const char *event_json,
                                  size_t len, const wamp1_publish_opts *opts) {
     wamp1__rcpt r;
     int sent;
-    /* validated without tokens: a handler that publishes keeps the tokens of its call */
-    if (wamp1_json_validate(event_json, len, app->cfg.json_max_depth > 0 ? app->cfg.json_max_depth : WAMP1_JSON_DEPTH) != 0) {
+    if (!wamp1__event_ok(app, event_json, len)) {
         wamp1__report(&app->server, NULL, WAMP1_ERR_MALFORMED, WAMP1__WHY("publish: the event is not JSON"));
         return -1;
     }
@@ -6711,7 +6716,7 @@ WAMP1__DEF int wamp1_app_bridge_deliver(wamp1_app *app, const char *topic, size_
                                        unsigned exclude_count, const char *eligible,
                                        unsigned eligible_count, int use_eligible) {
     wamp1__rcpt r;
-    if (wamp1_json_validate(event, len, app->cfg.json_max_depth > 0 ? app->cfg.json_max_depth : WAMP1_JSON_DEPTH) != 0) {
+    if (!wamp1__event_ok(app, event, len)) {
         wamp1__report(&app->server, NULL, WAMP1_ERR_MALFORMED, WAMP1__WHY("bridge: the event is not JSON"));
         return -1;
     }
@@ -7530,8 +7535,7 @@ WAMP1__DEF int wamp1_app_publish_async(wamp1_app *app, const char *topic, const 
     size_t tl = strlen(topic);
     if (tl + len + 2 > WAMP1_QUEUE_SLOT_SIZE) return WAMP1_QUEUE_TOO_BIG;
     if (!wamp1__route(app, WAMP1_ROUTE_TOPIC, topic, tl, &m)) return WAMP1_QUEUE_NO_ROUTE;
-    if (wamp1_json_validate(event_json, len, app->cfg.json_max_depth > 0 ? app->cfg.json_max_depth : WAMP1_JSON_DEPTH) != 0)
-        return WAMP1_QUEUE_BAD_JSON;
+    if (!wamp1__event_ok(app, event_json, len)) return WAMP1_QUEUE_BAD_JSON;
     slot.fn = NULL;
     slot.arg = NULL;
     slot.tlen = (uint16_t)tl;
