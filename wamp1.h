@@ -156,7 +156,7 @@
      WAMP1_JSON_DEPTH           16      JSON nesting of a WAMP message
      WAMP1_QUEUE_SLOTS          8       cross-thread queue (small: 2); WAMP1_QUEUE_SLOT_SIZE
                                 256 (small: 96)
-     WAMP1_SESSION_ID_LEN       16      WELCOME sessionId characters
+     WAMP1_SESSION_ID_LEN       16      WELCOME sessionId characters (at least 16: 12 random, 4 a slot tag)
      WAMP1_SERVER_IDENT         "wamp1.h/0.1"
      WAMP1_BRIDGE               1 (small: 0)  the bridge hooks (wamp1_app_set_bridge)
      WAMP1_PHP_MAX_DEPTH        30      nesting of a PHP session
