@@ -5214,6 +5214,20 @@ static int wamp1__json_dec(const char *src, const wamp1_json_tok *t, wamp1__dec 
 WAMP1__DEF int wamp1_json_get_int(const char *src, const wamp1_json_tok *t, int64_t *out)
 {
     wamp1__dec d;
+#if !WAMP1_SMALL_DEFAULTS /* speed only */
+    if (t->type == WAMP1_JSON_NUMBER && t->len > 0 && t->len <= 18) {
+        /* the common case: up to 18 plain digits (a message type, a count) fit without the
+           decimal machinery; anything else (a sign, a fraction, an exponent) takes it */
+        const char *p = src + t->start;
+        uint32_t i = 0;
+        uint64_t v = 0;
+        while (i < t->len && p[i] >= '0' && p[i] <= '9') v = v * 10u + (uint64_t)(p[i++] - '0');
+        if (i == t->len) {
+            *out = (int64_t)v;
+            return 0;
+        }
+    }
+#endif
     /* m has no trailing zeros, so a negative exponent means a fraction */
     if (wamp1__json_dec(src, t, &d) || d.cut || (d.m && d.e < 0)) return -1;
     for (; d.m && d.e > 0; d.e--) {
