@@ -137,6 +137,10 @@
      WAMP1_SESSION_ID_LEN       16      WELCOME sessionId characters
      WAMP1_SERVER_IDENT         "wamp1.h/0.1"
      WAMP1_BRIDGE               1 (small: 0)  the bridge hooks (wamp1_app_set_bridge)
+     WAMP1_HTTP_BODY            1 (small: 0)  POST with a Content-Length body reaches on_http
+                                (req.body, req.body_len); 0: POST gets 405
+     WAMP1_HTTP_MAX_BODY        16384   the largest POST body (413 beyond; also bounded by
+                                recv_buffer_size less the header block)
      WAMP1_PHP_MAX_DEPTH        30      nesting of a PHP session
    Feature switches: WAMP1_NO_WAMP (plain WebSocket server), WAMP1_NO_SESSION (no session
    link or PHP reader), WAMP1_NO_STDIO_FILES (no fopen: firmware), WAMP1_NO_ERROR_TEXT (every
@@ -307,6 +311,12 @@
 #endif
 #ifndef WAMP1_MAX_HEADERS
 #define WAMP1_MAX_HEADERS 32
+#endif
+#ifndef WAMP1_HTTP_BODY
+#define WAMP1_HTTP_BODY (!WAMP1_SMALL_DEFAULTS)
+#endif
+#ifndef WAMP1_HTTP_MAX_BODY
+#define WAMP1_HTTP_MAX_BODY 16384
 #endif
 #ifndef WAMP1_HANDSHAKE_TIMEOUT_MS
 #define WAMP1_HANDSHAKE_TIMEOUT_MS 10000
@@ -941,6 +951,10 @@ typedef struct wamp1_request {
     wamp1_http_header headers[WAMP1_MAX_HEADERS];
     const char *subprotocol; /* selected one, or NULL */
     uint16_t subprotocol_len;
+#if WAMP1_HTTP_BODY
+    const char *body;        /* POST: the Content-Length bytes that followed (else NULL) */
+    uint32_t body_len;
+#endif
 } wamp1_request;
 
 /* The middleware chain: links a connection passes through before the application. Every
@@ -1001,10 +1015,11 @@ typedef struct wamp1_callbacks {
     /* Upgrade request passed every WebSocket check: return 0 to accept, or an HTTP status
        (401, 403, ...) to refuse it. */
     int (*on_request)(wamp1_conn *c, const wamp1_request *req, void *user);
-    /* A request without "Upgrade: websocket" (GET or HEAD), after the links' on_request.
-       Answer with wamp1_conn_http_respond/_ex() (port/wamp1_http.h serves files from
-       memory or a directory); when the callback is NULL or does not answer, the client
-       gets 426 (405 for HEAD). */
+    /* A request without "Upgrade: websocket" (GET or HEAD; POST with its body in req->body
+       when WAMP1_HTTP_BODY), after the links' on_request. Answer with
+       wamp1_conn_http_respond/_ex() (port/wamp1_http.h serves files from memory or a
+       directory); when the callback is NULL or does not answer, the client gets 426 (405
+       for HEAD and POST). */
     void (*on_http)(wamp1_conn *c, const wamp1_request *req, void *user);
     void (*on_open)(wamp1_conn *c, void *user);
     /* A complete message (text is valid UTF-8). data is valid during the call only. */
@@ -1798,6 +1813,7 @@ typedef struct wamp1_bridge_event {
     const wamp1_publish_opts *opts;
     wamp1_app *app;
     uint32_t at[2], ati[2];         /* where the last entry of each token list was */
+    const char *ids[2];             /* or packed session ids (wamp1_app_publish_sids) */
 } wamp1_bridge_event;
 typedef struct wamp1_bridge {
     void (*publish)(struct wamp1_bridge *b, wamp1_bridge_event *ev);
@@ -1817,6 +1833,14 @@ WAMP1_API int wamp1_app_bridge_deliver(wamp1_app *app, const char *topic, size_t
                                        const char *event, size_t len, const char *exclude,
                                        unsigned exclude_count, const char *eligible,
                                        unsigned eligible_count, int use_eligible);
+/* A server-side publish naming sessions by their ids (packed as for
+   wamp1_app_bridge_deliver): delivered here, then handed to the bridge, as
+   wamp1_app_publish. Returns the local receivers, WAMP1_QUEUE_NO_ROUTE when no topic route
+   matches the topic, or WAMP1_QUEUE_BAD_JSON (reported). */
+WAMP1_API int wamp1_app_publish_sids(wamp1_app *app, const char *topic, size_t topic_len,
+                                     const char *event, size_t len, const char *exclude,
+                                     unsigned exclude_count, const char *eligible,
+                                     unsigned eligible_count, int use_eligible);
 #endif
 
 #ifdef __cplusplus
@@ -1945,10 +1969,12 @@ struct wamp1_app {
 #ifndef WAMP1_NO_WAMP
 #define WAMP1_CONFIG_STAMP                                                                   \
     ((uint32_t)sizeof(wamp1_app) * 2654435761u ^ (uint32_t)sizeof(wamp1_json_tok) << 24 ^      \
-     (uint32_t)sizeof(wamp1_call) << 12 ^ (uint32_t)sizeof(wamp1_conn) ^ 0x57414D50u)
+     (uint32_t)sizeof(wamp1_call) << 12 ^ (uint32_t)sizeof(wamp1_conn) ^ 0x57414D50u ^           \
+     (uint32_t)sizeof(wamp1_request) << 20)
 #else
 #define WAMP1_CONFIG_STAMP                                                                   \
-    ((uint32_t)sizeof(wamp1_server) * 2654435761u ^ (uint32_t)sizeof(wamp1_conn) ^ 0x57530000u)
+    ((uint32_t)sizeof(wamp1_server) * 2654435761u ^ (uint32_t)sizeof(wamp1_conn) ^ 0x57530000u ^ \
+     (uint32_t)sizeof(wamp1_request) << 20)
 #endif
 
 #endif /* WAMP1_H_INCLUDED */
@@ -2250,6 +2276,9 @@ WAMP1__DEF const char *wamp1_http_status_text(int status) {
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 406: return "Not Acceptable";
+#if WAMP1_HTTP_BODY
+    case 411: return "Length Required";
+#endif
     case 413: return "Content Too Large";
     case 426: return "Upgrade Required";
     case 429: return "Too Many Requests";
@@ -3242,9 +3271,14 @@ static int wamp1__http_parse(const char *p, uint32_t end, wamp1_request *r) {
         }
         i = le + 1;
     }
-    /* method names are case-sensitive (RFC 9110 9.1): "get" is not GET; HEAD is for on_http */
+    /* method names are case-sensitive (RFC 9110 9.1): "get" is not GET; HEAD (and POST) are
+       for on_http */
     if (!(r->method_len == 3 && memcmp(r->method, "GET", 3) == 0) &&
-        !(r->method_len == 4 && memcmp(r->method, "HEAD", 4) == 0))
+        !(r->method_len == 4 && memcmp(r->method, "HEAD", 4) == 0)
+#if WAMP1_HTTP_BODY
+        && !(r->method_len == 4 && memcmp(r->method, "POST", 4) == 0)
+#endif
+        )
         return 405;
     {
         unsigned k, hosts = 0;
@@ -3325,6 +3359,39 @@ static int wamp1__links_refuse(wamp1_conn *c, const wamp1_request *req) {
     return 0;
 }
 
+#if WAMP1_HTTP_BODY
+/* A POST: its Content-Length body after the header block. 0 when it is all in the buffer
+   (req->body set), 1 to wait for more, or an HTTP status. */
+static int wamp1__http_body(wamp1_conn *c, uint32_t end, wamp1_request *req) {
+    unsigned k, lens = 0;
+    uint32_t n = 0;
+    for (k = 0; k < req->header_count; k++) {
+        const wamp1_http_header *h = &req->headers[k];
+        uint16_t i;
+        if (wamp1__ieq(h->name, h->name_len, "transfer-encoding")) return 411;
+        if (!wamp1__ieq(h->name, h->name_len, "content-length")) continue;
+        if (lens++ || h->value_len == 0 || h->value_len > 9) return h->value_len > 9 ? 413 : 400;
+        for (i = 0; i < h->value_len; i++) {
+            if (h->value[i] < '0' || h->value[i] > '9') return 400;
+            n = n * 10u + (uint32_t)(h->value[i] - '0');
+        }
+    }
+    if (!lens) return 411;
+    if (n > WAMP1_HTTP_MAX_BODY || n > c->srv->cfg.recv_buffer_size - end) return 413;
+    if (c->rlen - end < n) {
+        /* a client that waits for a go-ahead gets it (1xx answers may repeat) */
+        if (c->rlen == end && wamp1__header_has(req, "expect", "100-continue"))
+            (void)wamp1__send_raw(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        /* a body beyond a small buffer moves to a full-size one (or waits for one) */
+        if (end + n > c->rcap) (void)wamp1__rbuf_grow(c);
+        return 1;
+    }
+    req->body = (const char *)c->rbuf + end;
+    req->body_len = n;
+    return 0;
+}
+#endif
+
 /* The header block is complete: check it and answer 101 or an error. */
 static void wamp1__handshake(wamp1_conn *c, uint32_t end) {
     wamp1_server *s = c->srv;
@@ -3333,6 +3400,17 @@ static void wamp1__handshake(wamp1_conn *c, uint32_t end) {
     size_t key_len = 0, ver_len = 0;
     int st = wamp1__http_parse((const char *)c->rbuf, end, &req);
     if (st) { wamp1__http_error(c, st, WAMP1__WHY("malformed or refused HTTP request")); return; }
+#if WAMP1_HTTP_BODY
+    if (req.method[0] == 'P') { /* POST: never an upgrade; its body first */
+        if (!s->cfg.cb.on_http || wamp1__header_has(&req, "upgrade", "websocket")) {
+            wamp1__http_error(c, 405, WAMP1__WHY("POST without an HTTP handler, or as an upgrade"));
+            return;
+        }
+        st = wamp1__http_body(c, end, &req);
+        if (st == 1) return;
+        if (st) { wamp1__http_error(c, st, WAMP1__WHY("POST body missing, malformed or beyond the limit")); return; }
+    }
+#endif
     if (!wamp1__header_has(&req, "upgrade", "websocket")) {
         if (s->cfg.cb.on_http) {
             /* plain HTTP passes the same links (blocked, origins, sessions, ...) first */
@@ -3340,7 +3418,7 @@ static void wamp1__handshake(wamp1_conn *c, uint32_t end) {
             s->cfg.cb.on_http(c, &req, s->cfg.user);
             if (c->state != WAMP1__HTTP) return;
         }
-        if (req.method_len == 4) wamp1__http_error(c, 405, WAMP1__WHY("HEAD without an HTTP handler"));
+        if (req.method_len == 4) wamp1__http_error(c, 405, WAMP1__WHY("HEAD or POST without an answer"));
         else wamp1__http_error(c, 426, WAMP1__WHY("not a WebSocket upgrade request"));
         return;
     }
@@ -6659,6 +6737,11 @@ WAMP1__DEF void wamp1_app_set_bridge(wamp1_app *app, wamp1_bridge *b) { app->bri
 WAMP1__DEF int wamp1_bridge_event_sid(wamp1_bridge_event *ev, int list, unsigned i, char *out) {
     list = list != 0;
     if (list ? (!ev->use_eligible || i >= ev->eligible_count) : i >= ev->exclude_count) return -1;
+    if (ev->ids[list]) {
+        memcpy(out, ev->ids[list] + (size_t)i * WAMP1_SESSION_ID_LEN, WAMP1_SESSION_ID_LEN);
+        out[WAMP1_SESSION_ID_LEN] = 0;
+        return 0;
+    }
     if (ev->p) {
         const wamp1_json_tok *t = ev->p->toks;
         uint32_t k, j = 0;
@@ -6700,6 +6783,36 @@ WAMP1__DEF int wamp1_app_bridge_deliver(wamp1_app *app, const char *topic, size_
     r.nbe = eligible ? eligible_count : 0;
     r.use_be = use_eligible != 0;
     return wamp1__fanout(app, wamp1__topic_find(app, topic, topic_len), &r, NULL, NULL, event, len);
+}
+
+static const wamp1_route *wamp1__route(wamp1_app *app, int kind, const char *uri, size_t n, wamp1_match *m);
+
+WAMP1__DEF int wamp1_app_publish_sids(wamp1_app *app, const char *topic, size_t topic_len,
+                                     const char *event, size_t len, const char *exclude,
+                                     unsigned exclude_count, const char *eligible,
+                                     unsigned eligible_count, int use_eligible) {
+    wamp1_match m;
+    wamp1_bridge_event ev;
+    int sent;
+    if (!wamp1__route(app, WAMP1_ROUTE_TOPIC, topic, topic_len, &m)) return WAMP1_QUEUE_NO_ROUTE;
+    sent = wamp1_app_bridge_deliver(app, topic, topic_len, event, len, exclude, exclude_count, eligible,
+                                    eligible_count, use_eligible);
+    if (sent < 0) return WAMP1_QUEUE_BAD_JSON;
+    app->stats.publishes++;
+    if (!app->bridge || !app->bridge->publish) return sent;
+    memset(&ev, 0, sizeof ev);
+    ev.topic = topic;
+    ev.topic_len = topic_len;
+    ev.event = event;
+    ev.event_len = len;
+    ev.use_eligible = use_eligible != 0;
+    ev.exclude_count = exclude ? exclude_count : 0;
+    ev.eligible_count = ev.use_eligible && eligible ? eligible_count : 0;
+    ev.ids[0] = exclude;
+    ev.ids[1] = eligible;
+    ev.app = app;
+    app->bridge->publish(app->bridge, &ev);
+    return sent;
 }
 #endif
 

@@ -84,7 +84,7 @@ static void demo_redis_stats(wamp1_jwriter *j) {
         const struct { const char *key; int64_t v; } items[] = {
             {"connects", (int64_t)st.connects}, {"failures", (int64_t)st.failures},
             {"published", (int64_t)st.published}, {"dropped", (int64_t)st.dropped},
-            {"received", (int64_t)st.received}, {"own", (int64_t)st.own},
+            {"received", (int64_t)st.received}, {"own", (int64_t)st.own}, {"external", (int64_t)st.external},
             {"malformed", (int64_t)st.malformed}, {"errors", (int64_t)st.errors},
             {"auth_failures", (int64_t)st.auth_failures}, {"channels", st.channels},
         };
