@@ -86,7 +86,10 @@
      port/wamp1_cra.h           WAMP-CRA (authreq/auth, permissions on CALL, SUBSCRIBE and
                                 PUBLISH) with SHA-256, HMAC-SHA256 and PBKDF2-HMAC-SHA256
      port/wamp1_redis.h         not a port: servers share topics through Redis pub/sub
-                                (a bridge, see Bridge below), over any port
+                                (a bridge, see Bridge below), over any port; also takes
+                                outside publishers' plain JSON (port/wamp1_push.h)
+     port/wamp1_publisher.h     POST /publish for cfg.cb.on_http: a signed (HMAC-SHA256,
+                                nonce, time window) or bearer-token publish from outside
 
    4. CONFIGURATION
 
@@ -193,7 +196,8 @@
                  wamp1_conn_event, wamp1_app_topic_subscribers/_next, wamp1_conn_subscribed
    Sessions      wamp1_conn_session_id, wamp1_conn_resolve_curie
    Threads       wamp1_app_post, wamp1_app_publish_async (any thread)
-   Bridge        wamp1_app_set_bridge, wamp1_bridge_event_sid, wamp1_app_bridge_deliver:
+   Bridge        wamp1_app_set_bridge, wamp1_bridge_event_sid, wamp1_app_bridge_deliver,
+                 wamp1_app_publish_sids (a server-side publish naming session ids):
                  every publish also goes to the bridge after local delivery, with its
                  exclude/eligible lists as session ids, and each server applies them to
                  its own subscribers (port/wamp1_redis.h: Redis pub/sub between servers)
@@ -241,7 +245,9 @@
 
    7. LIMITS AND DEFINED ANSWERS
 
-   Handshake: 405 (not GET, with Allow; HEAD only with on_http), 505 (HTTP below 1.1), 400 (malformed request
+   Handshake: 405 (not GET, with Allow; HEAD and POST only with on_http, an upgrade GET
+   only), 411/413/400 (POST: no Content-Length or chunked / body beyond WAMP1_HTTP_MAX_BODY /
+   a bad length), 505 (HTTP below 1.1), 400 (malformed request
    line or header, no or several Host, Connection without upgrade, bad key), 431 (header block
    or lines beyond the limits), 426 (no Upgrade: websocket, version not 13, required
    subprotocol not offered), 403 (blocked, origin), 503 (pool full), any status a link returns.
