@@ -2429,7 +2429,7 @@ static void wamp1__buf_give(wamp1_server *s, wamp1__bufpool *p, uint8_t *b) {
 
 /* Give back what a connection holds but does not need. */
 /* The pool a receive buffer came from. */
-static wamp1__bufpool *wamp1__rpool_of(wamp1_conn *c) {
+static wamp1__bufpool *wamp1__rpool_of(const wamp1_conn *c) {
     wamp1__bufpool *q = &c->srv->qpool;
     return q->count && c->rbuf >= q->base && c->rbuf < q->base + (size_t)q->count * c->srv->cfg.recv_small_size
                ? q : &c->srv->rpool;
@@ -3388,9 +3388,7 @@ static int wamp1__http_body(wamp1_conn *c, uint32_t end, wamp1_request *req) {
         /* a client that waits for a go-ahead gets it (1xx answers may repeat) */
         if (c->rlen == end && wamp1__header_has(req, "expect", "100-continue"))
             (void)wamp1__send_raw(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
-        /* a body beyond a small buffer moves to a full-size one (or waits for one) */
-        if (end + n > c->rcap) (void)wamp1__rbuf_grow(c);
-        return 1;
+        return 1; /* the reads move it to a full-size buffer when it needs one */
     }
     req->body = (const char *)c->rbuf + end;
     req->body_len = n;
@@ -3974,8 +3972,13 @@ static int wamp1__read_in(wamp1_conn *c) {
         /* buffers are lent for the input and for its answers: without both, wait */
         if (!c->sbuf && s->spool.used >= s->spool.count) { wamp1__buf_wait(c, &s->spool); return 0; }
         if (wamp1__rbuf_get(c) != 0) return 0;
-        /* a header block beyond a small buffer moves to a full-size one */
-        if (c->state == WAMP1__HTTP && c->rlen == c->rcap && c->rlen < s->max_header &&
+        /* a header block (or a POST body) beyond a small buffer moves to a full-size one */
+        if (c->state == WAMP1__HTTP && c->rlen == c->rcap &&
+#if WAMP1_HTTP_BODY
+            (c->rlen < s->max_header || c->rbuf[0] == 'P') &&
+#else
+            c->rlen < s->max_header &&
+#endif
             wamp1__rbuf_grow(c) != 0) return 0;
         cap = c->rcap;
         if (c->rlen == cap && c->state != WAMP1__HTTP) {
@@ -4559,7 +4562,12 @@ static unsigned wamp1__want(const wamp1_conn *c) {
     if (c->state >= WAMP1__FLUSH) {
         if (!(c->flags & WAMP1__F_EOF)) ev |= WAMP1_POLLIN;
     } else if (!(c->lflags & WAMP1__L_WAIT) && c->stail - c->shead <= s->cfg.send_buffer_size / 2 &&
-               (!c->rbuf || c->rlen < c->rcap || c->rpos > 0 || c->mbase > 0))
+               (!c->rbuf || c->rlen < c->rcap || c->rpos > 0 || c->mbase > 0
+#if WAMP1_HTTP_BODY
+                /* a full small buffer: the read moves the request to a full-size one */
+                || (c->state == WAMP1__HTTP && wamp1__rpool_of(c) != &s->rpool)
+#endif
+                ))
         ev |= WAMP1_POLLIN;
     if (c->stail > c->shead) ev |= WAMP1_POLLOUT;
     return ev;

@@ -29,6 +29,7 @@ static uint8_t mem[WAMP1_MAX_CONNECTIONS * (RECV + 16384u) + WAMP1_MAX_CONNECTIO
 static wamp1_publisher pub;
 static wamp1_redis redis;
 static int redis_sock, with_http, http_errors;
+static uint32_t full_buffers = WAMP1_MAX_CONNECTIONS;
 static int64_t fake_now = 1764806400;
 static char last_why[200];
 
@@ -66,7 +67,8 @@ static void setup(const char *secret, const char *token, int redis_on) {
     cfg.server.memory_size = sizeof mem;
     cfg.server.recv_buffer_size = RECV;
     cfg.server.recv_small_size = 1024;
-    cfg.server.recv_buffers = WAMP1_MAX_CONNECTIONS;
+    cfg.server.recv_buffers = full_buffers;
+    cfg.server.drop_request = 1; /* buffers go back when idle */
     cfg.server.send_buffer_size = 16384;
     if (with_http) cfg.server.cb.on_http = on_http;
     cfg.on_error = on_error;
@@ -285,6 +287,43 @@ static int wclient(const char *topic) {
     return cl;
 }
 
+/* a POST body beyond the small buffer while the one full-size buffer is lent: it waits,
+   then completes when the buffer comes back */
+TEST(test_post_waits_for_a_buffer) {
+    static char msg[3001], body[5001], head[128];
+    static uint8_t frame[3100];
+    int a, b;
+    size_t k, n;
+    with_http = 1;
+    full_buffers = 1;
+    setup(NULL, "tok", 0);
+    a = wclient(NULL);
+    memset(msg, 'm', sizeof msg - 1);
+    memcpy(msg, "[7,\"http://t/z\",\"", 17);
+    memcpy(msg + sizeof msg - 3, "\"]", 2);
+    msg[sizeof msg - 1] = 0;
+    k = t_frame(frame, WAMP1_OP_TEXT, 1, 0, msg, strlen(msg), 1);
+    (void)wamp1_testport_write(&tp, a, frame, 2000); /* half a message: holds the full buffer */
+    pump(4);
+    memset(body, 'p', sizeof body - 1);
+    snprintf(head, sizeof head, "POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: %u\r\n\r\n", (unsigned)(sizeof body - 1));
+    b = wamp1_testport_connect(&tp);
+    (void)wamp1_testport_write(&tp, b, head, strlen(head));
+    (void)wamp1_testport_write(&tp, b, body, sizeof body - 1);
+    pump(6);
+    CHECK_EQ_INT(wamp1_testport_read(&tp, b, resp, sizeof resp - 1), 0); /* waiting */
+    (void)wamp1_testport_write(&tp, a, frame + 2000, k - 2000);
+    pump(6);
+    resp_len = 0;
+    while ((n = wamp1_testport_read(&tp, b, resp + resp_len, sizeof resp - 1 - resp_len)) > 0) resp_len += n;
+    resp[resp_len] = 0;
+    CHECK(strncmp(resp, "HTTP/1.1 200", 12) == 0);
+    CHECK_EQ_INT(strlen(body_of()), sizeof body - 1);
+    CHECK(wamp1_app_server(&app)->stats.buffer_waits >= 1);
+    teardown(0);
+    full_buffers = WAMP1_MAX_CONNECTIONS;
+}
+
 /* ---- the publisher ------------------------------------------------------------------ */
 
 TEST(test_sign_vectors) {
@@ -493,6 +532,7 @@ TEST(test_redis_push) {
 
 int main(void) {
     RUN(test_post_body);
+    RUN(test_post_waits_for_a_buffer);
     RUN(test_sign_vectors);
     RUN(test_publisher);
     RUN(test_nonce_table);
