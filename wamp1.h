@@ -196,8 +196,7 @@
                  wamp1_conn_event, wamp1_app_topic_subscribers/_next, wamp1_conn_subscribed
    Sessions      wamp1_conn_session_id, wamp1_conn_resolve_curie
    Threads       wamp1_app_post, wamp1_app_publish_async (any thread)
-   Bridge        wamp1_app_set_bridge, wamp1_bridge_event_sid, wamp1_app_bridge_deliver,
-                 wamp1_app_publish_sids (a server-side publish naming session ids):
+   Bridge        wamp1_app_set_bridge, wamp1_bridge_event_sid, wamp1_app_bridge_deliver:
                  every publish also goes to the bridge after local delivery, with its
                  exclude/eligible lists as session ids, and each server applies them to
                  its own subscribers (port/wamp1_redis.h: Redis pub/sub between servers)
@@ -1819,7 +1818,7 @@ typedef struct wamp1_bridge_event {
     const wamp1_publish_opts *opts;
     wamp1_app *app;
     uint32_t at[2], ati[2];         /* where the last entry of each token list was */
-    const char *ids[2];             /* or packed session ids (wamp1_app_publish_sids) */
+    const char *ids[2];             /* or packed session ids (port/wamp1_publisher.h) */
 } wamp1_bridge_event;
 typedef struct wamp1_bridge {
     void (*publish)(struct wamp1_bridge *b, wamp1_bridge_event *ev);
@@ -1839,14 +1838,6 @@ WAMP1_API int wamp1_app_bridge_deliver(wamp1_app *app, const char *topic, size_t
                                        const char *event, size_t len, const char *exclude,
                                        unsigned exclude_count, const char *eligible,
                                        unsigned eligible_count, int use_eligible);
-/* A server-side publish naming sessions by their ids (packed as for
-   wamp1_app_bridge_deliver): delivered here, then handed to the bridge, as
-   wamp1_app_publish. Returns the local receivers, WAMP1_QUEUE_NO_ROUTE when no topic route
-   matches the topic, or WAMP1_QUEUE_BAD_JSON (reported). */
-WAMP1_API int wamp1_app_publish_sids(wamp1_app *app, const char *topic, size_t topic_len,
-                                     const char *event, size_t len, const char *exclude,
-                                     unsigned exclude_count, const char *eligible,
-                                     unsigned eligible_count, int use_eligible);
 #endif
 
 #ifdef __cplusplus
@@ -6797,36 +6788,6 @@ WAMP1__DEF int wamp1_app_bridge_deliver(wamp1_app *app, const char *topic, size_
     r.nbe = eligible ? eligible_count : 0;
     r.use_be = use_eligible != 0;
     return wamp1__fanout(app, wamp1__topic_find(app, topic, topic_len), &r, NULL, NULL, event, len);
-}
-
-static const wamp1_route *wamp1__route(wamp1_app *app, int kind, const char *uri, size_t n, wamp1_match *m);
-
-WAMP1__DEF int wamp1_app_publish_sids(wamp1_app *app, const char *topic, size_t topic_len,
-                                     const char *event, size_t len, const char *exclude,
-                                     unsigned exclude_count, const char *eligible,
-                                     unsigned eligible_count, int use_eligible) {
-    wamp1_match m;
-    wamp1_bridge_event ev;
-    int sent;
-    if (!wamp1__route(app, WAMP1_ROUTE_TOPIC, topic, topic_len, &m)) return WAMP1_QUEUE_NO_ROUTE;
-    sent = wamp1_app_bridge_deliver(app, topic, topic_len, event, len, exclude, exclude_count, eligible,
-                                    eligible_count, use_eligible);
-    if (sent < 0) return WAMP1_QUEUE_BAD_JSON;
-    app->stats.publishes++;
-    if (!app->bridge || !app->bridge->publish) return sent;
-    memset(&ev, 0, sizeof ev);
-    ev.topic = topic;
-    ev.topic_len = topic_len;
-    ev.event = event;
-    ev.event_len = len;
-    ev.use_eligible = use_eligible != 0;
-    ev.exclude_count = exclude ? exclude_count : 0;
-    ev.eligible_count = ev.use_eligible && eligible ? eligible_count : 0;
-    ev.ids[0] = exclude;
-    ev.ids[1] = eligible;
-    ev.app = app;
-    app->bridge->publish(app->bridge, &ev);
-    return sent;
 }
 #endif
 

@@ -110,6 +110,13 @@ WAMP1__PUB_FN size_t wamp1_publisher_sign(const char *secret, size_t secret_len,
                                           const char *nonce, size_t nonce_len, const void *body, size_t body_len,
                                           char out[45]);
 WAMP1__PUB_FN void wamp1_publisher_get_stats(const wamp1_publisher *p, wamp1_publisher_stats *out);
+/* A server-side publish naming sessions by their ids (packed, WAMP1_SESSION_ID_LEN each, as
+   for wamp1_app_bridge_deliver): delivered here, then handed to the bridge, as
+   wamp1_app_publish does. Returns the local receivers, WAMP1_QUEUE_NO_ROUTE when no topic
+   route matches the topic, or WAMP1_QUEUE_BAD_JSON (reported). */
+WAMP1__PUB_FN int wamp1_app_publish_sids(wamp1_app *app, const char *topic, size_t topic_len, const char *event,
+                                         size_t len, const char *exclude, unsigned exclude_count,
+                                         const char *eligible, unsigned eligible_count, int use_eligible);
 
 /* ---- implementation ------------------------------------------------------------- */
 
@@ -124,6 +131,33 @@ WAMP1__PUB_FN int wamp1_publisher_init(wamp1_publisher *p, wamp1_app *app, const
 }
 
 WAMP1__PUB_FN void wamp1_publisher_get_stats(const wamp1_publisher *p, wamp1_publisher_stats *out) { *out = p->stats; }
+
+WAMP1__PUB_FN int wamp1_app_publish_sids(wamp1_app *app, const char *topic, size_t topic_len, const char *event,
+                                         size_t len, const char *exclude, unsigned exclude_count,
+                                         const char *eligible, unsigned eligible_count, int use_eligible) {
+    wamp1_match m;
+    wamp1_bridge_event ev;
+    int sent;
+    if (!wamp1__route(app, WAMP1_ROUTE_TOPIC, topic, topic_len, &m)) return WAMP1_QUEUE_NO_ROUTE;
+    sent = wamp1_app_bridge_deliver(app, topic, topic_len, event, len, exclude, exclude_count, eligible,
+                                    eligible_count, use_eligible);
+    if (sent < 0) return WAMP1_QUEUE_BAD_JSON;
+    app->stats.publishes++;
+    if (!app->bridge || !app->bridge->publish) return sent;
+    memset(&ev, 0, sizeof ev);
+    ev.topic = topic;
+    ev.topic_len = topic_len;
+    ev.event = event;
+    ev.event_len = len;
+    ev.use_eligible = use_eligible != 0;
+    ev.exclude_count = exclude ? exclude_count : 0;
+    ev.eligible_count = ev.use_eligible && eligible ? eligible_count : 0;
+    ev.ids[0] = exclude;
+    ev.ids[1] = eligible;
+    ev.app = app;
+    app->bridge->publish(app->bridge, &ev);
+    return sent;
+}
 
 static void wamp1__pub_mac(const char *secret, size_t sn, const char *ts, size_t tn, const char *nonce, size_t nn,
                            const void *body, size_t bn, uint8_t mac[32]) {
