@@ -47,6 +47,10 @@
      run before (a blocked address gets 403 at connect).
    wamp1_publisher_handle returns 0 (and answers nothing) for other paths.
 
+   MEMORY: a wamp1_publisher holds the nonce table (24 bytes an entry: 24 KiB by default)
+   and one message's session ids (2 x WAMP1_PUSH_MAX_IDS x WAMP1_SESSION_ID_LEN bytes);
+   nothing else, no allocation. The body is read in place from the receive buffer.
+
    SIGNING in a client (the same as `openssl dgst -sha256 -hmac SECRET -binary | base64`):
        ts=$(date +%s); nonce=$(openssl rand -hex 16)
        sig=$(printf '%s\n%s\n%s' "$ts" "$nonce" "$body" | openssl dgst -sha256 -hmac "$SECRET" -binary | base64)
