@@ -21,7 +21,7 @@ function wamp1_publish(string $url, array $msg, ?string $secret, ?string $token)
     } else {
         $headers[] = "Authorization: Bearer $token";
     }
-    $ctx = stream_context_create(["http" => ["method" => "POST", "header" => implode("\r\n", $headers),
+    $ctx = stream_context_create(["http" => ["method" => "POST", "protocol_version" => 1.1, "header" => implode("\r\n", $headers),
                                              "content" => $body, "ignore_errors" => true, "timeout" => 5]]);
     $answer = @file_get_contents($url, false, $ctx);
     $status = isset($http_response_header[0]) && preg_match('#^HTTP/\S+ (\d{3})#', $http_response_header[0], $m)
