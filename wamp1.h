@@ -86,7 +86,10 @@
      port/wamp1_cra.h           WAMP-CRA (authreq/auth, permissions on CALL, SUBSCRIBE and
                                 PUBLISH) with SHA-256, HMAC-SHA256 and PBKDF2-HMAC-SHA256
      port/wamp1_redis.h         not a port: servers share topics through Redis pub/sub
-                                (a bridge, see Bridge below), over any port
+                                (a bridge, see Bridge below), over any port; also takes
+                                outside publishers' plain JSON (port/wamp1_push.h)
+     port/wamp1_publisher.h     POST /publish for cfg.cb.on_http: a signed (HMAC-SHA256,
+                                nonce, time window) or bearer-token publish from outside
 
    Writing a port (the struct wamp1_port below has the contract of each call):
    - Sockets are small integers or handles of yours (wamp1_socket); every call is
@@ -159,6 +162,10 @@
      WAMP1_SESSION_ID_LEN       16      WELCOME sessionId characters (at least 16: 12 random, 4 a slot tag)
      WAMP1_SERVER_IDENT         "wamp1.h/0.1"
      WAMP1_BRIDGE               1 (small: 0)  the bridge hooks (wamp1_app_set_bridge)
+     WAMP1_HTTP_BODY            1 (small: 0)  POST with a Content-Length body reaches on_http
+                                (req.body, req.body_len); 0: POST gets 405
+     WAMP1_HTTP_MAX_BODY        16384   the largest POST body (413 beyond; also bounded by
+                                recv_buffer_size less the header block)
      WAMP1_PHP_MAX_DEPTH        30      nesting of a PHP session
    Feature switches: WAMP1_NO_WAMP (plain WebSocket server), WAMP1_NO_SESSION (no session
    link or PHP reader), WAMP1_NO_STDIO_FILES (no fopen: firmware), WAMP1_NO_ERROR_TEXT (every
@@ -259,7 +266,9 @@
 
    7. LIMITS AND DEFINED ANSWERS
 
-   Handshake: 405 (not GET, with Allow; HEAD only with on_http), 505 (HTTP below 1.1), 400 (malformed request
+   Handshake: 405 (not GET, with Allow; HEAD and POST only with on_http, an upgrade GET
+   only), 411/413/400 (POST: no Content-Length or chunked / body beyond WAMP1_HTTP_MAX_BODY /
+   a bad length), 505 (HTTP below 1.1), 400 (malformed request
    line or header, no or several Host, Connection without upgrade, bad key), 431 (header block
    or lines beyond the limits), 426 (no Upgrade: websocket, version not 13, required
    subprotocol not offered), 403 (blocked, origin), 503 (pool full), any status a link returns.
@@ -329,6 +338,12 @@
 #endif
 #ifndef WAMP1_MAX_HEADERS
 #define WAMP1_MAX_HEADERS 32
+#endif
+#ifndef WAMP1_HTTP_BODY
+#define WAMP1_HTTP_BODY (!WAMP1_SMALL_DEFAULTS)
+#endif
+#ifndef WAMP1_HTTP_MAX_BODY
+#define WAMP1_HTTP_MAX_BODY 16384
 #endif
 #ifndef WAMP1_HANDSHAKE_TIMEOUT_MS
 #define WAMP1_HANDSHAKE_TIMEOUT_MS 10000
@@ -963,6 +978,10 @@ typedef struct wamp1_request {
     wamp1_http_header headers[WAMP1_MAX_HEADERS];
     const char *subprotocol; /* selected one, or NULL */
     uint16_t subprotocol_len;
+#if WAMP1_HTTP_BODY
+    const char *body;        /* POST: the Content-Length bytes that followed (else NULL) */
+    uint32_t body_len;
+#endif
 } wamp1_request;
 
 /* The middleware chain: links a connection passes through before the application. Every
@@ -1023,10 +1042,11 @@ typedef struct wamp1_callbacks {
     /* Upgrade request passed every WebSocket check: return 0 to accept, or an HTTP status
        (401, 403, ...) to refuse it. */
     int (*on_request)(wamp1_conn *c, const wamp1_request *req, void *user);
-    /* A request without "Upgrade: websocket" (GET or HEAD), after the links' on_request.
-       Answer with wamp1_conn_http_respond/_ex() (port/wamp1_http.h serves files from
-       memory or a directory); when the callback is NULL or does not answer, the client
-       gets 426 (405 for HEAD). */
+    /* A request without "Upgrade: websocket" (GET or HEAD; POST with its body in req->body
+       when WAMP1_HTTP_BODY), after the links' on_request. Answer with
+       wamp1_conn_http_respond/_ex() (port/wamp1_http.h serves files from memory or a
+       directory); when the callback is NULL or does not answer, the client gets 426 (405
+       for HEAD and POST). */
     void (*on_http)(wamp1_conn *c, const wamp1_request *req, void *user);
     void (*on_open)(wamp1_conn *c, void *user);
     /* A complete message (text is valid UTF-8). data is valid during the call only. */
@@ -1820,6 +1840,7 @@ typedef struct wamp1_bridge_event {
     const wamp1_publish_opts *opts;
     wamp1_app *app;
     uint32_t at[2], ati[2];         /* where the last entry of each token list was */
+    const char *ids[2];             /* or packed session ids (port/wamp1_publisher.h) */
 } wamp1_bridge_event;
 typedef struct wamp1_bridge {
     void (*publish)(struct wamp1_bridge *b, wamp1_bridge_event *ev);
@@ -1967,10 +1988,12 @@ struct wamp1_app {
 #ifndef WAMP1_NO_WAMP
 #define WAMP1_CONFIG_STAMP                                                                   \
     ((uint32_t)sizeof(wamp1_app) * 2654435761u ^ (uint32_t)sizeof(wamp1_json_tok) << 24 ^      \
-     (uint32_t)sizeof(wamp1_call) << 12 ^ (uint32_t)sizeof(wamp1_conn) ^ 0x57414D50u)
+     (uint32_t)sizeof(wamp1_call) << 12 ^ (uint32_t)sizeof(wamp1_conn) ^ 0x57414D50u ^           \
+     (uint32_t)sizeof(wamp1_request) << 20)
 #else
 #define WAMP1_CONFIG_STAMP                                                                   \
-    ((uint32_t)sizeof(wamp1_server) * 2654435761u ^ (uint32_t)sizeof(wamp1_conn) ^ 0x57530000u)
+    ((uint32_t)sizeof(wamp1_server) * 2654435761u ^ (uint32_t)sizeof(wamp1_conn) ^ 0x57530000u ^ \
+     (uint32_t)sizeof(wamp1_request) << 20)
 #endif
 
 #endif /* WAMP1_H_INCLUDED */
@@ -2279,6 +2302,9 @@ WAMP1__DEF const char *wamp1_http_status_text(int status) {
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 406: return "Not Acceptable";
+#if WAMP1_HTTP_BODY
+    case 411: return "Length Required";
+#endif
     case 413: return "Content Too Large";
     case 426: return "Upgrade Required";
     case 429: return "Too Many Requests";
@@ -2423,7 +2449,7 @@ static void wamp1__buf_give(wamp1_server *s, wamp1__bufpool *p, uint8_t *b) {
 
 /* Give back what a connection holds but does not need. */
 /* The pool a receive buffer came from. */
-static wamp1__bufpool *wamp1__rpool_of(wamp1_conn *c) {
+static wamp1__bufpool *wamp1__rpool_of(const wamp1_conn *c) {
     wamp1__bufpool *q = &c->srv->qpool;
     return q->count && c->rbuf >= q->base && c->rbuf < q->base + (size_t)q->count * c->srv->cfg.recv_small_size
                ? q : &c->srv->rpool;
@@ -3271,9 +3297,14 @@ static int wamp1__http_parse(const char *p, uint32_t end, wamp1_request *r) {
         }
         i = le + 1;
     }
-    /* method names are case-sensitive (RFC 9110 9.1): "get" is not GET; HEAD is for on_http */
+    /* method names are case-sensitive (RFC 9110 9.1): "get" is not GET; HEAD (and POST) are
+       for on_http */
     if (!(r->method_len == 3 && memcmp(r->method, "GET", 3) == 0) &&
-        !(r->method_len == 4 && memcmp(r->method, "HEAD", 4) == 0))
+        !(r->method_len == 4 && memcmp(r->method, "HEAD", 4) == 0)
+#if WAMP1_HTTP_BODY
+        && !(r->method_len == 4 && memcmp(r->method, "POST", 4) == 0)
+#endif
+        )
         return 405;
     {
         unsigned k, hosts = 0;
@@ -3354,6 +3385,37 @@ static int wamp1__links_refuse(wamp1_conn *c, const wamp1_request *req) {
     return 0;
 }
 
+#if WAMP1_HTTP_BODY
+/* A POST: its Content-Length body after the header block. 0 when it is all in the buffer
+   (req->body set), 1 to wait for more, or an HTTP status. */
+static int wamp1__http_body(wamp1_conn *c, uint32_t end, wamp1_request *req) {
+    unsigned k, lens = 0;
+    uint32_t n = 0;
+    for (k = 0; k < req->header_count; k++) {
+        const wamp1_http_header *h = &req->headers[k];
+        uint16_t i;
+        if (wamp1__ieq(h->name, h->name_len, "transfer-encoding")) return 411;
+        if (!wamp1__ieq(h->name, h->name_len, "content-length")) continue;
+        if (lens++ || h->value_len == 0 || h->value_len > 9) return h->value_len > 9 ? 413 : 400;
+        for (i = 0; i < h->value_len; i++) {
+            if (h->value[i] < '0' || h->value[i] > '9') return 400;
+            n = n * 10u + (uint32_t)(h->value[i] - '0');
+        }
+    }
+    if (!lens) return 411;
+    if (n > WAMP1_HTTP_MAX_BODY || n > c->srv->cfg.recv_buffer_size - end) return 413;
+    if (c->rlen - end < n) {
+        /* a client that waits for a go-ahead gets it (1xx answers may repeat) */
+        if (c->rlen == end && wamp1__header_has(req, "expect", "100-continue"))
+            (void)wamp1__send_raw(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        return 1; /* the reads move it to a full-size buffer when it needs one */
+    }
+    req->body = (const char *)c->rbuf + end;
+    req->body_len = n;
+    return 0;
+}
+#endif
+
 /* The header block is complete: check it and answer 101 or an error. */
 static void wamp1__handshake(wamp1_conn *c, uint32_t end) {
     wamp1_server *s = c->srv;
@@ -3362,6 +3424,17 @@ static void wamp1__handshake(wamp1_conn *c, uint32_t end) {
     size_t key_len = 0, ver_len = 0;
     int st = wamp1__http_parse((const char *)c->rbuf, end, &req);
     if (st) { wamp1__http_error(c, st, WAMP1__WHY("malformed or refused HTTP request")); return; }
+#if WAMP1_HTTP_BODY
+    if (req.method[0] == 'P') { /* POST: never an upgrade; its body first */
+        if (!s->cfg.cb.on_http || wamp1__header_has(&req, "upgrade", "websocket")) {
+            wamp1__http_error(c, 405, WAMP1__WHY("POST without an HTTP handler, or as an upgrade"));
+            return;
+        }
+        st = wamp1__http_body(c, end, &req);
+        if (st == 1) return;
+        if (st) { wamp1__http_error(c, st, WAMP1__WHY("POST body missing, malformed or beyond the limit")); return; }
+    }
+#endif
     if (!wamp1__header_has(&req, "upgrade", "websocket")) {
         if (s->cfg.cb.on_http) {
             /* plain HTTP passes the same links (blocked, origins, sessions, ...) first */
@@ -3369,7 +3442,7 @@ static void wamp1__handshake(wamp1_conn *c, uint32_t end) {
             s->cfg.cb.on_http(c, &req, s->cfg.user);
             if (c->state != WAMP1__HTTP) return;
         }
-        if (req.method_len == 4) wamp1__http_error(c, 405, WAMP1__WHY("HEAD without an HTTP handler"));
+        if (req.method_len == 4) wamp1__http_error(c, 405, WAMP1__WHY("HEAD or POST without an answer"));
         else wamp1__http_error(c, 426, WAMP1__WHY("not a WebSocket upgrade request"));
         return;
     }
@@ -3919,8 +3992,13 @@ static int wamp1__read_in(wamp1_conn *c) {
         /* buffers are lent for the input and for its answers: without both, wait */
         if (!c->sbuf && s->spool.used >= s->spool.count) { wamp1__buf_wait(c, &s->spool); return 0; }
         if (wamp1__rbuf_get(c) != 0) return 0;
-        /* a header block beyond a small buffer moves to a full-size one */
-        if (c->state == WAMP1__HTTP && c->rlen == c->rcap && c->rlen < s->max_header &&
+        /* a header block (or a POST body) beyond a small buffer moves to a full-size one */
+        if (c->state == WAMP1__HTTP && c->rlen == c->rcap &&
+#if WAMP1_HTTP_BODY
+            (c->rlen < s->max_header || c->rbuf[0] == 'P') &&
+#else
+            c->rlen < s->max_header &&
+#endif
             wamp1__rbuf_grow(c) != 0) return 0;
         cap = c->rcap;
         if (c->rlen == cap && c->state != WAMP1__HTTP) {
@@ -4504,7 +4582,12 @@ static unsigned wamp1__want(const wamp1_conn *c) {
     if (c->state >= WAMP1__FLUSH) {
         if (!(c->flags & WAMP1__F_EOF)) ev |= WAMP1_POLLIN;
     } else if (!(c->lflags & WAMP1__L_WAIT) && c->stail - c->shead <= s->cfg.send_buffer_size / 2 &&
-               (!c->rbuf || c->rlen < c->rcap || c->rpos > 0 || c->mbase > 0))
+               (!c->rbuf || c->rlen < c->rcap || c->rpos > 0 || c->mbase > 0
+#if WAMP1_HTTP_BODY
+                /* a full small buffer: the read moves the request to a full-size one */
+                || (c->state == WAMP1__HTTP && wamp1__rpool_of(c) != &s->rpool)
+#endif
+                ))
         ev |= WAMP1_POLLIN;
     if (c->stail > c->shead) ev |= WAMP1_POLLOUT;
     return ev;
@@ -6740,6 +6823,11 @@ WAMP1__DEF void wamp1_app_set_bridge(wamp1_app *app, wamp1_bridge *b) { app->bri
 WAMP1__DEF int wamp1_bridge_event_sid(wamp1_bridge_event *ev, int list, unsigned i, char *out) {
     list = list != 0;
     if (list ? (!ev->use_eligible || i >= ev->eligible_count) : i >= ev->exclude_count) return -1;
+    if (ev->ids[list]) {
+        memcpy(out, ev->ids[list] + (size_t)i * WAMP1_SESSION_ID_LEN, WAMP1_SESSION_ID_LEN);
+        out[WAMP1_SESSION_ID_LEN] = 0;
+        return 0;
+    }
     if (ev->p) {
         const wamp1_json_tok *t = ev->p->toks;
         uint32_t k, j = 0;

@@ -11,7 +11,8 @@
    The options (shared/spec/examples-contract.md): --host, --port, --allow-origin (repeatable),
    --block (repeatable), --keepalive, --max-connections, --session-dir, --tls-cert/--tls-key,
    --slow-consumer close|drop, --web-root DIR (serve DIR's files as well as the embedded page),
-   --auth FILE (WAMP-CRA, examples/demo_auth.h); with DEMO_REDIS defined (the POSIX demo),
+   --auth FILE (WAMP-CRA, examples/demo_auth.h), --publisher-secret S / --publisher-token T
+   (POST /publish, port/wamp1_publisher.h); with DEMO_REDIS defined (the POSIX demo),
    --redis HOST:PORT, --redis-password, --redis-user, --redis-prefix. Every option takes one
    value; a bad one prints one line on stderr (with the allowed values) and gives 2; --help
    prints the usage on stdout and gives -1, for an exit status of 0.
@@ -30,6 +31,7 @@ typedef struct demo_options {
     unsigned long port, keepalive, max_conns;
     const char *session_dir, *tls_cert, *tls_key, *web_root, *auth_file;
     int slow_drop;
+    const char *publisher_secret, *publisher_token;
 #ifdef DEMO_REDIS
     const char *redis, *redis_password, *redis_user, *redis_prefix;
 #endif
@@ -50,6 +52,7 @@ static int demo_usage(const char *msg, const char *arg) {
 
 #include "../port/wamp1_http.h"
 #include "../port/wamp1_cra.h"
+#include "../port/wamp1_publisher.h"
 #include "demo_auth.h"
 
 static int demo_help(unsigned long pool) {
@@ -66,6 +69,8 @@ static int demo_help(unsigned long pool) {
            "  --slow-consumer close|drop  what a client that reads too slowly gets (default close)\n"
            "  --web-root DIR           serve DIR's files beside the embedded page (GET /)\n"
            "  --auth FILE              WAMP-CRA logins from FILE (examples/demo_auth.h)\n"
+           "  --publisher-secret S     turn on POST /publish, signed with S (port/wamp1_publisher.h)\n"
+           "  --publisher-token T      turn on POST /publish with Authorization: Bearer T\n"
            "  --help                   this text\n"
            "The first line on standard output is \"listening on ADDR:PORT\"; SIGINT or SIGTERM stop it.\n"
            "Routes: see the header of examples/posix/demo.c.\n",
@@ -125,6 +130,8 @@ static int demo_parse_options(int argc, char **argv, unsigned long pool) {
             else return demo_usage("--slow-consumer takes close or drop", v);
         } else if (strcmp(a, "--web-root") == 0) demo_opt.web_root = v;
         else if (strcmp(a, "--auth") == 0) demo_opt.auth_file = v;
+        else if (strcmp(a, "--publisher-secret") == 0) demo_opt.publisher_secret = v;
+        else if (strcmp(a, "--publisher-token") == 0) demo_opt.publisher_token = v;
         else if (strcmp(a, "--tls-cert") == 0) demo_opt.tls_cert = v;
         else if (strcmp(a, "--tls-key") == 0) demo_opt.tls_key = v;
 #ifdef DEMO_REDIS
@@ -169,9 +176,21 @@ static char demo_web_scratch[256u * 1024u];
 static wamp1_http_site demo_site = {demo_web_files, DEMO_WEB_COUNT, NULL, demo_web_scratch,
                                     sizeof demo_web_scratch, NULL};
 
-/* GET / gets the page, /wamp1.js the client, any other plain HTTP path 404 */
+/* POST /publish: the HTTP publisher, when --publisher-secret or --publisher-token */
+static wamp1_publisher demo_publisher;
+static int demo_publisher_on;
+
+/* GET / gets the page, /wamp1.js the client, /publish the publisher (404 when it is off),
+   any other plain HTTP path 404 */
 static void demo_on_http(wamp1_conn *c, const wamp1_request *req, void *user) {
     (void)user;
+    if (demo_publisher_on) {
+        demo_publisher.app = wamp1_conn_app(c);
+        if (wamp1_publisher_handle(&demo_publisher, c, req)) return;
+    } else if (req->path_len == 8 && memcmp(req->path, "/publish", 8) == 0) {
+        (void)wamp1__http_refuse(c, 404, NULL, "POST /publish: the publisher is off");
+        return;
+    }
     (void)wamp1_http_serve(c, req, &demo_site);
 }
 
@@ -208,6 +227,13 @@ static void demo_configure(wamp1_app_config *cfg, uint32_t pool) {
         demo_websession = demo_php_websession;
     }
     cfg->on_error = demo_on_error;
+    if (demo_opt.publisher_secret || demo_opt.publisher_token) {
+        wamp1_publisher_config pc;
+        memset(&pc, 0, sizeof pc);
+        pc.secret = demo_opt.publisher_secret;
+        pc.token = demo_opt.publisher_token;
+        demo_publisher_on = wamp1_publisher_init(&demo_publisher, NULL, &pc) == 0;
+    }
 }
 
 #endif /* DEMO_OPTIONS_H */

@@ -36,7 +36,9 @@
    Limits: WAMP1_CRA_MAX_CHALLENGE (default 1024) bytes of challenge (extra included: more is
    invalid-argument), keylen 1..64, iterations 1..WAMP1_CRA_MAX_ITERATIONS (default 100000;
    the derivation runs in the loop, once per key: the result is kept in the key).
-   The primitives are usable alone: wamp1_sha256, wamp1_hmac_sha256, wamp1_pbkdf2_sha256. */
+   The primitives are usable alone: wamp1_sha256, wamp1_hmac_sha256 (in pieces:
+   wamp1_hmac_sha256_init/_add/_done), wamp1_pbkdf2_sha256 (port/wamp1_publisher.h signs
+   with them). */
 #ifndef WAMP1_CRA_H_INCLUDED
 #define WAMP1_CRA_H_INCLUDED
 
@@ -67,6 +69,13 @@ WAMP1__CRA_FN void wamp1_sha256_add(wamp1_sha256_ctx *s, const void *data, size_
 WAMP1__CRA_FN void wamp1_sha256_done(wamp1_sha256_ctx *s, uint8_t out[32]);
 WAMP1__CRA_FN void wamp1_sha256(const void *data, size_t n, uint8_t out[32]);
 WAMP1__CRA_FN void wamp1_hmac_sha256(const void *key, size_t kn, const void *msg, size_t mn, uint8_t out[32]);
+/* HMAC-SHA256 of a message given in pieces: init, add (any number of times), done. */
+typedef struct wamp1_hmac_sha256_ctx {
+    wamp1_sha256_ctx in, out;
+} wamp1_hmac_sha256_ctx;
+WAMP1__CRA_FN void wamp1_hmac_sha256_init(wamp1_hmac_sha256_ctx *h, const void *key, size_t kn);
+WAMP1__CRA_FN void wamp1_hmac_sha256_add(wamp1_hmac_sha256_ctx *h, const void *data, size_t n);
+WAMP1__CRA_FN void wamp1_hmac_sha256_done(wamp1_hmac_sha256_ctx *h, uint8_t out[32]);
 /* dk_len bytes of PBKDF2-HMAC-SHA256 into dk. */
 WAMP1__CRA_FN void wamp1_pbkdf2_sha256(const void *pw, size_t pn, const void *salt, size_t sn, uint32_t iterations,
                                 uint8_t *dk, size_t dk_len);
@@ -216,14 +225,26 @@ WAMP1__CRA_FN void wamp1__hmac_keys(const void *key, size_t kn, wamp1_sha256_ctx
     wamp1_sha256_add(out, pad, 64);
 }
 
-WAMP1__CRA_FN void wamp1_hmac_sha256(const void *key, size_t kn, const void *msg, size_t mn, uint8_t out[32]) {
-    wamp1_sha256_ctx in, o;
+WAMP1__CRA_FN void wamp1_hmac_sha256_init(wamp1_hmac_sha256_ctx *h, const void *key, size_t kn) {
+    wamp1__hmac_keys(key, kn, &h->in, &h->out);
+}
+
+WAMP1__CRA_FN void wamp1_hmac_sha256_add(wamp1_hmac_sha256_ctx *h, const void *data, size_t n) {
+    wamp1_sha256_add(&h->in, data, n);
+}
+
+WAMP1__CRA_FN void wamp1_hmac_sha256_done(wamp1_hmac_sha256_ctx *h, uint8_t out[32]) {
     uint8_t ih[32];
-    wamp1__hmac_keys(key, kn, &in, &o);
-    wamp1_sha256_add(&in, msg, mn);
-    wamp1_sha256_done(&in, ih);
-    wamp1_sha256_add(&o, ih, 32);
-    wamp1_sha256_done(&o, out);
+    wamp1_sha256_done(&h->in, ih);
+    wamp1_sha256_add(&h->out, ih, 32);
+    wamp1_sha256_done(&h->out, out);
+}
+
+WAMP1__CRA_FN void wamp1_hmac_sha256(const void *key, size_t kn, const void *msg, size_t mn, uint8_t out[32]) {
+    wamp1_hmac_sha256_ctx h;
+    wamp1_hmac_sha256_init(&h, key, kn);
+    wamp1_hmac_sha256_add(&h, msg, mn);
+    wamp1_hmac_sha256_done(&h, out);
 }
 
 WAMP1__CRA_FN void wamp1_pbkdf2_sha256(const void *pw, size_t pn, const void *salt, size_t sn, uint32_t iterations,

@@ -43,6 +43,16 @@
    Entries of a client's exclude/eligible list that cannot be a session id are left out
    (they match nobody anywhere). An event with an empty eligible list is not sent.
 
+   OUTSIDE PUBLISHERS. A payload that starts with "{" (after blanks) is the plain JSON
+   message of port/wamp1_push.h, so that a web application publishes with the Redis client
+   it already has (examples/push/push.php, push.py):
+       PUBLISH wamp1:http://wamp1.dev/topic/news '{"event": {"title": "saved"}}'
+   with optional "exclude" and "eligible" lists of session ids (at most WAMP1_PUSH_MAX_IDS
+   each); the channel names the topic (a "topic" member is ignored). Every server delivers
+   it to its local subscribers of that topic (counted in stats.external); none sends it
+   on. A payload that is neither format, or whose event is no JSON, is dropped and
+   reported (stats.malformed).
+
    AT MOST ONCE. Redis pub/sub keeps nothing: events published while the link is down (or
    do not fit the send buffer) reach local subscribers only and are counted in
    stats.dropped; events sent while another server is reconnecting are lost for it. On a
@@ -77,6 +87,8 @@
 #endif
 #define WAMP1_RESP_ITEMS 4
 #define WAMP1_REDIS_NODE_MAX 32
+
+#include "wamp1_push.h"
 
 #if defined(__GNUC__) || defined(__clang__)
 #define WAMP1__REDIS_FN static __attribute__((unused))
@@ -151,6 +163,7 @@ typedef struct wamp1_redis_stats {
     wamp1_counter dropped;      /* events not sent: link down or send buffer full */
     wamp1_counter received;     /* events from other servers delivered */
     wamp1_counter own;          /* own messages ignored */
+    wamp1_counter external;     /* plain JSON messages of outside publishers delivered */
     wamp1_counter malformed;    /* messages not in the wire format, or not JSON */
     wamp1_counter errors;       /* error replies from Redis */
     wamp1_counter auth_failures;/* HELLO/AUTH refused */
@@ -171,6 +184,7 @@ typedef struct wamp1_redis {
     wamp1_timer_id timer;
     wamp1_redis_stats stats;
     char last_error[96];        /* what the last failure was */
+    wamp1_push_msg push;        /* an outside publisher's message being read */
     size_t slen, soff, rlen;
     char sbuf[WAMP1_REDIS_SEND_SIZE];
     char rbuf[WAMP1_REDIS_RECV_SIZE];
@@ -492,6 +506,23 @@ static int wamp1__redis_eq(const wamp1_resp_item *it, const char *s) {
 static void wamp1__redis_message(wamp1_redis *r, const wamp1_resp *v) {
     const wamp1_resp_item *ch = &v->items[1], *pl = &v->items[2];
     wamp1_redis_msg m;
+    size_t k = 0;
+    while (pl->str && k < pl->len && (pl->str[k] == ' ' || pl->str[k] == '\t' || pl->str[k] == '\r' || pl->str[k] == '\n')) k++;
+    if (v->nitems >= 3 && ch->str && pl->str && k < pl->len && pl->str[k] == '{' && ch->len >= r->prefix_len &&
+        memcmp(ch->str, r->cfg.prefix, r->prefix_len) == 0) {
+        const char *why = NULL;
+        wamp1_push_msg *pm = &r->push;
+        if (wamp1_push_parse(pl->str, pl->len, pm, &why) != 0 ||
+            wamp1_app_bridge_deliver(r->app, ch->str + r->prefix_len, ch->len - r->prefix_len, pm->event,
+                                     pm->event_len, pm->ids[0], pm->count[0], pm->ids[1], pm->count[1],
+                                     pm->use_eligible) < 0) {
+            r->stats.malformed++;
+            wamp1__report(&r->app->server, NULL, WAMP1_ERR_MALFORMED, why ? why : WAMP1__WHY("redis: an outside message's event is not JSON"));
+        } else {
+            r->stats.external++;
+        }
+        return;
+    }
     if (v->nitems < 3 || !ch->str || !pl->str || ch->len < r->prefix_len ||
         memcmp(ch->str, r->cfg.prefix, r->prefix_len) != 0 ||
         wamp1_redis_msg_decode(pl->str, pl->len, &m) != 0) {

@@ -3,7 +3,7 @@
    build/demo [--host ADDR] [--port N] [--allow-origin HOST]... [--block ADDR[/BITS]]...
               [--keepalive SECONDS] [--max-connections N] [--session-dir DIR]
               [--tls-cert FILE --tls-key FILE] [--slow-consumer close|drop]
-              [--web-root DIR] [--auth FILE]
+              [--web-root DIR] [--auth FILE] [--publisher-secret S] [--publisher-token T]
               [--redis HOST:PORT [--redis-password P [--redis-user U]] [--redis-prefix S]]
 
    Routes (CURIEs defined with PREFIX resolve to them):
@@ -18,7 +18,8 @@
      http://wamp1.dev/topic/{name}   the default broker
 
    Plain HTTP: the page at / and the client at /wamp1.js (examples/web, embedded by make),
-   also the files of --web-root DIR; --auth FILE: WAMP-CRA (examples/demo_auth.h).
+   also the files of --web-root DIR; --auth FILE: WAMP-CRA (examples/demo_auth.h);
+   --publisher-secret/--publisher-token: POST /publish (port/wamp1_publisher.h), else 404.
 
    --tls-cert/--tls-key serve wss:// through port/wamp1_mbedtls.h; they need a build with
    -DWAMP1_WITH_MBEDTLS, linked with -lmbedtls -lmbedx509 -lmbedcrypto (make does this when
@@ -84,7 +85,7 @@ static void demo_redis_stats(wamp1_jwriter *j) {
         const struct { const char *key; int64_t v; } items[] = {
             {"connects", (int64_t)st.connects}, {"failures", (int64_t)st.failures},
             {"published", (int64_t)st.published}, {"dropped", (int64_t)st.dropped},
-            {"received", (int64_t)st.received}, {"own", (int64_t)st.own},
+            {"received", (int64_t)st.received}, {"own", (int64_t)st.own}, {"external", (int64_t)st.external},
             {"malformed", (int64_t)st.malformed}, {"errors", (int64_t)st.errors},
             {"auth_failures", (int64_t)st.auth_failures}, {"channels", st.channels},
         };

@@ -8,6 +8,7 @@
 #include "../../port/wamp1_http.h"
 #include "../../port/wamp1_cra.h"
 #include "../../port/wamp1_redis.h"
+#include "../../port/wamp1_publisher.h"
 
 int main(void) {
     static wamp1_posix posix;

@@ -271,6 +271,13 @@ FZ_FN void fz_stream_consume(fz_stream *s) {
                 if (s->len >= 9) REQUIRE(memcmp(s->buf, "HTTP/1.1 ", 9) == 0);
                 return;
             }
+            if (s->status == 100) { /* the go-ahead for a POST body (Expect: 100-continue) */
+                REQUIRE(clen == -1 && h == 25);
+                memmove(s->buf, s->buf + h, s->len - h);
+                s->len -= h;
+                s->status = 0;
+                continue;
+            }
             memcpy(s->head, s->buf, h);
             s->head_len = h;
             if (s->status == 101) {

@@ -1,5 +1,6 @@
 /* libFuzzer target: the browser side. port/wamp1_http.h answering plain HTTP (a table with
- * gzip variants, a gzip-only file and a directory), and port/wamp1_cra.h's authreq/auth and
+ * gzip variants, a gzip-only file and a directory; POST /publish goes to port/wamp1_publisher.h
+ * with the bearer token "t" and the secret "s"), and port/wamp1_cra.h's authreq/auth and
  * permission middleware on a WAMP app, through the test port.
  *
  *   bash tests/fuzz/run.sh 60        (FUZZ_TARGETS=web for this one alone)
@@ -20,6 +21,7 @@
 #include "fuzz_common.h"
 #include "../../port/wamp1_http.h"
 #include "../../port/wamp1_cra.h"
+#include "../../port/wamp1_publisher.h"
 
 #include <stdio.h>
 #include <sys/stat.h>
@@ -41,9 +43,16 @@ static const wamp1_http_file files[] = {
 };
 static wamp1_http_site site = {files, 3, NULL, scratch, sizeof scratch, NULL};
 
+static wamp1_publisher pub;
+static int64_t fixed_clock(void *u) { (void)u; return 1764806400; }
+
 static void on_http(wamp1_conn *c, const wamp1_request *req, void *u) {
     int s;
     (void)u;
+    if ((s = wamp1_publisher_handle(&pub, c, req)) != 0) {
+        REQUIRE(s == 200 || s == 400 || s == 401 || s == 404 || s == 405);
+        return;
+    }
     s = wamp1_http_serve(c, req, &site);
     REQUIRE(s == 200 || s == 304 || s == 400 || s == 403 || s == 404 || s == 405 || s == 406 || s == 500);
 }
@@ -134,6 +143,14 @@ static void setup(int with_cra, int required) {
         REQUIRE(wamp1_cra_attach(&app, &cra) == 0);
     }
     REQUIRE(wamp1_app_listen(&app) == 0);
+    {
+        wamp1_publisher_config pc;
+        memset(&pc, 0, sizeof pc);
+        pc.secret = "s";
+        pc.token = "t";
+        pc.clock = fixed_clock;
+        REQUIRE(wamp1_publisher_init(&pub, &app, &pc) == 0);
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
