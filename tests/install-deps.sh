@@ -5,7 +5,7 @@ set -u
 pkgs=(clang libclang-rt-14-dev python3 python3-websocket python3-websockets php-cli valgrind
       openssl libmbedtls-dev gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 wine wine64
       liblwip-dev dpkg-dev gcc-arm-none-eabi libnewlib-arm-none-eabi gcc-riscv64-unknown-elf
-      picolibc-riscv64-unknown-elf qemu-system-arm redis-server chromium cmake pkg-config)
+      picolibc-riscv64-unknown-elf qemu-system-arm redis-server chromium cmake pkg-config php-redis python3-redis)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
