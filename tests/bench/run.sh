@@ -120,6 +120,18 @@ if pkg-config --exists libwebsockets 2>/dev/null; then
   else echo "note: tests/bench/lws_echo_peer.c did not build: no libwebsockets peer"; fi
 fi
 
+# a WAMP v1 broker on uWebSockets (tests/bench/uws_wamp_peer.cpp) when its sources are at
+# UWS_DIR (default ../uws beside the repository: uWebSockets/ and uSockets/ checkouts; they are
+# not Debian packages, so make bench builds this peer only where someone put them)
+HAVE_UWS=0
+UWS_DIR=${UWS_DIR:-$(cd .. && pwd)/uws}
+if [ -f "$UWS_DIR/uWebSockets/src/App.h" ] && [ -f "$UWS_DIR/uSockets/src/libusockets.h" ] && command -v g++ >/dev/null; then
+  if { [ -f "$UWS_DIR/uSockets/uSockets.a" ] || make -s -C "$UWS_DIR/uSockets" WITH_SSL=0 >"$OUT/uws-build.log" 2>&1; } &&
+     g++ -std=c++20 -O2 -I"$UWS_DIR/uWebSockets/src" -I"$UWS_DIR/uSockets/src" -o "$OUT/uws_wamp_peer" \
+       tests/bench/uws_wamp_peer.cpp "$UWS_DIR/uSockets/uSockets.a" -lz >>"$OUT/uws-build.log" 2>&1; then HAVE_UWS=1
+  else echo "note: tests/bench/uws_wamp_peer.cpp did not build (see $OUT/uws-build.log): no uWebSockets peer"; fi
+fi
+
 want_echo=$(( (IDLE > 100 ? IDLE : 100) + 16 ))
 want_demo=$(( (IDLE > 1001 ? IDLE : 1001) + 16 ))
 ECHO_MAX=$(max_conns build/echo "$want_echo")
@@ -147,6 +159,12 @@ if [ "$HAVE_NODE" = 1 ]; then
 else
   echo "  (skipped: ws-echo and ws-wamp, npm ws is not installed: run npm ci)"
 fi
+if [ "$HAVE_UWS" = 1 ]; then
+  echo "  uws-wamp     uWebSockets $(git -C "$UWS_DIR/uWebSockets" describe --tags 2>/dev/null || echo '(no tag)'): tests/bench/uws_wamp_peer.cpp"
+  WAMP_SERVERS+=(uws-wamp)
+else
+  echo "  (skipped: uws-wamp, no uWebSockets/uSockets sources at UWS_DIR=$UWS_DIR)"
+fi
 if [ "$HAVE_LWS" = 1 ]; then
   echo "  lws-echo     libwebsockets $(pkg-config --modversion libwebsockets | sed 's/-$//'): tests/bench/lws_echo_peer.c"
   ECHO_SERVERS+=(lws-echo)
@@ -161,6 +179,7 @@ start_server() { # NAME
     ws-echo)    start node tests/bench/ws_echo_peer.mjs ;;
     ws-wamp)    start node tests/bench/ws_wamp_peer.mjs ;;
     lws-echo)   start "$OUT/lws_echo_peer" ;;
+    uws-wamp)   start "$OUT/uws_wamp_peer" 0 ;;
   esac
   if [ -z "$PORT" ]; then
     FAILED+=("$1: did not start (see $OUT/servers.log)")
