@@ -1,7 +1,7 @@
 // uws_wamp_peer.cpp - a minimal WAMP v1 broker on uWebSockets, a bench peer for make bench
 // (tests/bench/run.sh builds it when the uWebSockets and uSockets sources are found, see
-// UWS_DIR there). It does what the bench's scenarios need and no more, as the per-message
-// issue's reference broker did: WELCOME on open; CALL answered with its arguments as an
+// UWS_DIR there). It does what the bench's scenarios need and no more: WELCOME on open;
+// CALL answered with its arguments as an
 // array (rpc#echo, no JSON validation beyond finding the elements); SUBSCRIBE, and PUBLISH
 // through uWebSockets' own pub/sub (the publisher excluded, as [7,T,E] asks).
 //   uws_wamp_peer [PORT]     (0 or none: any free port; prints "listening on 127.0.0.1:P")
