@@ -3417,6 +3417,63 @@ static int wamp1__http_body(wamp1_conn *c, uint32_t end, wamp1_request *req) {
 #endif
 
 /* The header block is complete: check it and answer 101 or an error. */
+/* A request that is not an upgrade (or a POST, which never is): its body first, the links,
+   then cfg.cb.on_http. 1 when it was answered or is waiting for its body, 0 for an upgrade
+   request, which goes on through the WebSocket checks. */
+static int wamp1__plain_http(wamp1_conn *c, uint32_t end, wamp1_request *req) {
+    wamp1_server *s = c->srv;
+#if WAMP1_HTTP_BODY
+    if (req->method[0] == 'P') { /* POST: never an upgrade; its body first */
+        int st;
+        if (!s->cfg.cb.on_http || wamp1__header_has(req, "upgrade", "websocket")) {
+            wamp1__http_error(c, 405, WAMP1__WHY("POST without an HTTP handler, or as an upgrade"));
+            return 1;
+        }
+        st = wamp1__http_body(c, end, req);
+        if (st == 1) return 1;
+        if (st) { wamp1__http_error(c, st, WAMP1__WHY("POST body missing, malformed or beyond the limit")); return 1; }
+    }
+#else
+    (void)end;
+#endif
+    if (wamp1__header_has(req, "upgrade", "websocket")) return 0;
+    if (s->cfg.cb.on_http) {
+        /* plain HTTP passes the same links (blocked, origins, sessions, ...) first */
+        if (wamp1__links_refuse(c, req)) return 1;
+        s->cfg.cb.on_http(c, req, s->cfg.user);
+        if (c->state != WAMP1__HTTP) return 1;
+    }
+    if (req->method_len == 4) wamp1__http_error(c, 405, WAMP1__WHY("HEAD or POST without an answer"));
+    else wamp1__http_error(c, 426, WAMP1__WHY("not a WebSocket upgrade request"));
+    return 1;
+}
+
+/* 101 Switching Protocols with the accept key and the chosen subprotocol: 0, or -1 (500
+   answered) when it does not fit the send buffer. */
+static int wamp1__send_101(wamp1_conn *c, const char *key, size_t key_len, const wamp1_request *req) {
+    char acc[29], h[200];
+    size_t n = 0;
+    static const char head[] =
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Accept: ";
+    wamp1_ws_accept_key(key, key_len, acc);
+    memcpy(h, head, sizeof head - 1); n = sizeof head - 1;
+    memcpy(h + n, acc, 28); n += 28;
+    memcpy(h + n, "\r\n", 2); n += 2;
+    if (req->subprotocol) {
+        memcpy(h + n, "Sec-WebSocket-Protocol: ", 24); n += 24;
+        memcpy(h + n, req->subprotocol, req->subprotocol_len); n += req->subprotocol_len;
+        memcpy(h + n, "\r\n", 2); n += 2;
+    }
+    memcpy(h + n, "\r\n", 2); n += 2;
+    c->shead = c->stail = 0;
+    if (wamp1__send_raw(c, h, n) != 0) {
+        wamp1__http_error(c, 500, WAMP1__WHY("send buffer too small"));
+        return -1;
+    }
+    return 0;
+}
+
 static void wamp1__handshake(wamp1_conn *c, uint32_t end) {
     wamp1_server *s = c->srv;
     wamp1_request req;
@@ -3424,28 +3481,7 @@ static void wamp1__handshake(wamp1_conn *c, uint32_t end) {
     size_t key_len = 0, ver_len = 0;
     int st = wamp1__http_parse((const char *)c->rbuf, end, &req);
     if (st) { wamp1__http_error(c, st, WAMP1__WHY("malformed or refused HTTP request")); return; }
-#if WAMP1_HTTP_BODY
-    if (req.method[0] == 'P') { /* POST: never an upgrade; its body first */
-        if (!s->cfg.cb.on_http || wamp1__header_has(&req, "upgrade", "websocket")) {
-            wamp1__http_error(c, 405, WAMP1__WHY("POST without an HTTP handler, or as an upgrade"));
-            return;
-        }
-        st = wamp1__http_body(c, end, &req);
-        if (st == 1) return;
-        if (st) { wamp1__http_error(c, st, WAMP1__WHY("POST body missing, malformed or beyond the limit")); return; }
-    }
-#endif
-    if (!wamp1__header_has(&req, "upgrade", "websocket")) {
-        if (s->cfg.cb.on_http) {
-            /* plain HTTP passes the same links (blocked, origins, sessions, ...) first */
-            if (wamp1__links_refuse(c, &req)) return;
-            s->cfg.cb.on_http(c, &req, s->cfg.user);
-            if (c->state != WAMP1__HTTP) return;
-        }
-        if (req.method_len == 4) wamp1__http_error(c, 405, WAMP1__WHY("HEAD or POST without an answer"));
-        else wamp1__http_error(c, 426, WAMP1__WHY("not a WebSocket upgrade request"));
-        return;
-    }
+    if (wamp1__plain_http(c, end, &req)) return;
     if (req.method_len == 4) { wamp1__http_error(c, 405, WAMP1__WHY("HEAD upgrade request")); return; }
     if (!wamp1__header_has(&req, "connection", "upgrade")) {
         wamp1__http_error(c, 400, WAMP1__WHY("Connection header without the upgrade token"));
@@ -3482,28 +3518,7 @@ static void wamp1__handshake(wamp1_conn *c, uint32_t end) {
         if (c->state != WAMP1__HTTP) return;
         if (st) { wamp1__http_error(c, st, WAMP1__WHY("request refused by the application")); return; }
     }
-    {
-        char acc[29], h[200];
-        size_t n = 0;
-        static const char head[] =
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-            "Connection: Upgrade\r\nSec-WebSocket-Accept: ";
-        wamp1_ws_accept_key(key, key_len, acc);
-        memcpy(h, head, sizeof head - 1); n = sizeof head - 1;
-        memcpy(h + n, acc, 28); n += 28;
-        memcpy(h + n, "\r\n", 2); n += 2;
-        if (req.subprotocol) {
-            memcpy(h + n, "Sec-WebSocket-Protocol: ", 24); n += 24;
-            memcpy(h + n, req.subprotocol, req.subprotocol_len); n += req.subprotocol_len;
-            memcpy(h + n, "\r\n", 2); n += 2;
-        }
-        memcpy(h + n, "\r\n", 2); n += 2;
-        c->shead = c->stail = 0;
-        if (wamp1__send_raw(c, h, n) != 0) {
-            wamp1__http_error(c, 500, WAMP1__WHY("send buffer too small"));
-            return;
-        }
-    }
+    if (wamp1__send_101(c, key, key_len, &req) != 0) return;
     wamp1__keep_request(c, end);
     c->rpos = c->mbase = c->mlen = 0;
     c->state = WAMP1__OPEN;
@@ -4100,9 +4115,41 @@ WAMP1__DEF int wamp1_server_init_checked(wamp1_server *s, const wamp1_config *cf
 /* init refuses the configuration: the error hooks hear why (WAMP1_ERR_CONFIG, no connection) */
 #define wamp1__init_fail(cfg, why) (wamp1__report(s, NULL, WAMP1_ERR_CONFIG, (why)), -1)
 
+/* The size limits that follow from the configuration's buffers. */
+static void wamp1__init_limits(wamp1_server *s) {
+    s->max_header = s->cfg.max_header_size;
+    if (s->max_header > s->cfg.recv_buffer_size) s->max_header = s->cfg.recv_buffer_size;
+    s->max_message = s->cfg.recv_buffer_size - 256;
+    if (s->cfg.max_message_size && s->cfg.max_message_size < s->max_message)
+        s->max_message = s->cfg.max_message_size;
+    /* a message and its frame header must also fit the send buffer to be echoed */
+    s->max_frame = s->cfg.max_frame_size && s->cfg.max_frame_size < s->max_message
+                       ? s->cfg.max_frame_size : s->max_message;
+}
+
+/* The fixed tables empty: no slot, timer, watched socket, refused socket or attribute in use. */
+static void wamp1__init_tables(wamp1_server *s) {
+    uint32_t i;
+    s->free_head = WAMP1__NONE; /* slots past `carved` are made on first use */
+    s->wake_sock = WAMP1_INVALID_SOCKET;
+    for (i = 0; i < WAMP1_MAX_TIMERS; i++) {
+        s->timers[i].hpos = WAMP1__NONE;
+        s->timers[i].next = (wamp1__ix)(i + 1 < WAMP1_MAX_TIMERS ? i + 1 : WAMP1__NONE);
+    }
+    s->timer_free = WAMP1_MAX_TIMERS > 0 ? 0 : WAMP1__NONE;
+#if WAMP1_MAX_WATCHES > 0
+    for (i = 0; i < WAMP1_MAX_WATCHES; i++) s->watches[i].sock = WAMP1_INVALID_SOCKET;
+#endif
+#if WAMP1_REJECT_SLOTS > 0
+    for (i = 0; i < WAMP1_REJECT_SLOTS; i++) s->rejects[i].sock = WAMP1_INVALID_SOCKET;
+#endif
+    s->attr_free = WAMP1__ANIL; /* records are used in order first, then from the free list */
+    s->attr_carved = 0;
+}
+
 static int wamp1__server_init(wamp1_server *s, const wamp1_config *cfg, void *proto_user) {
     size_t need, per, have;
-    uint32_t i, nr, ns, nq;
+    uint32_t nr, ns, nq;
     uint8_t *mem;
     /* the per-connection tables at the end are set up as they are used, so that memory
        of slots never used is never touched */
@@ -4154,29 +4201,8 @@ static int wamp1__server_init(wamp1_server *s, const wamp1_config *cfg, void *pr
     s->qpool.wait_head = s->qpool.wait_tail = WAMP1__NONE;
     s->nconns = s->cfg.max_connections;
     s->limit = s->nconns;
-    s->max_header = s->cfg.max_header_size;
-    if (s->max_header > s->cfg.recv_buffer_size) s->max_header = s->cfg.recv_buffer_size;
-    s->max_message = s->cfg.recv_buffer_size - 256;
-    if (s->cfg.max_message_size && s->cfg.max_message_size < s->max_message)
-        s->max_message = s->cfg.max_message_size;
-    /* a message and its frame header must also fit the send buffer to be echoed */
-    s->max_frame = s->cfg.max_frame_size && s->cfg.max_frame_size < s->max_message
-                       ? s->cfg.max_frame_size : s->max_message;
-    s->free_head = WAMP1__NONE; /* slots past `carved` are made on first use */
-    s->wake_sock = WAMP1_INVALID_SOCKET;
-    for (i = 0; i < WAMP1_MAX_TIMERS; i++) {
-        s->timers[i].hpos = WAMP1__NONE;
-        s->timers[i].next = (wamp1__ix)(i + 1 < WAMP1_MAX_TIMERS ? i + 1 : WAMP1__NONE);
-    }
-    s->timer_free = WAMP1_MAX_TIMERS > 0 ? 0 : WAMP1__NONE;
-#if WAMP1_MAX_WATCHES > 0
-    for (i = 0; i < WAMP1_MAX_WATCHES; i++) s->watches[i].sock = WAMP1_INVALID_SOCKET;
-#endif
-#if WAMP1_REJECT_SLOTS > 0
-    for (i = 0; i < WAMP1_REJECT_SLOTS; i++) s->rejects[i].sock = WAMP1_INVALID_SOCKET;
-#endif
-    s->attr_free = WAMP1__ANIL; /* records are used in order first, then from the free list */
-    s->attr_carved = 0;
+    wamp1__init_limits(s);
+    wamp1__init_tables(s);
     s->stats.connections_max = s->nconns;
     s->stats.recv_buffers_max = nr;
     s->stats.send_buffers_max = ns;
