@@ -35,7 +35,7 @@ all: $(EXAMPLES)
 build:
 	@mkdir -p build
 
-build/%: examples/posix/%.c $(HDRS) examples/demo_routes.h examples/demo_options.h examples/echo_options.h | build
+build/%: examples/posix/%.c $(HDRS) examples/demo_routes.h examples/demo_options.h examples/echo_options.h examples/options_util.h | build
 	$(CC) $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) $(WEB_CFLAGS) -o $@ $< -lpthread $(EXTRA_LIBS)
 
 # The demo's web page (examples/web: the page and the client, plain files, no build step of

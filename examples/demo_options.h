@@ -78,16 +78,7 @@ static int demo_help(unsigned long pool) {
     return -1;
 }
 
-static int demo_parse_uint(const char *s, unsigned long max, unsigned long *out) {
-    char *end;
-    unsigned long v;
-    if (!s || !*s || *s == '-') return -1;
-    errno = 0;
-    v = strtoul(s, &end, 10);
-    if (errno || *end || v > max) return -1;
-    *out = v;
-    return 0;
-}
+#include "options_util.h"
 
 /* Fills demo_opt and the rule tables; 0, or 2 after printing why. */
 static int demo_parse_options(int argc, char **argv, unsigned long pool) {
@@ -104,11 +95,11 @@ static int demo_parse_options(int argc, char **argv, unsigned long pool) {
         if (!v) return demo_usage("missing value or unknown option", a);
         if (strcmp(a, "--host") == 0) demo_opt.host = v;
         else if (strcmp(a, "--port") == 0) {
-            if (demo_parse_uint(v, 65535, &demo_opt.port) != 0) return demo_usage("--port takes 0 to 65535", v);
+            if (options_parse_uint(v, 65535, &demo_opt.port) != 0) return demo_usage("--port takes 0 to 65535", v);
         } else if (strcmp(a, "--keepalive") == 0) {
-            if (demo_parse_uint(v, 86400, &demo_opt.keepalive) != 0) return demo_usage("--keepalive takes 0 to 86400 seconds", v);
+            if (options_parse_uint(v, 86400, &demo_opt.keepalive) != 0) return demo_usage("--keepalive takes 0 to 86400 seconds", v);
         } else if (strcmp(a, "--max-connections") == 0) {
-            if (demo_parse_uint(v, pool, &demo_opt.max_conns) != 0 || demo_opt.max_conns == 0) {
+            if (options_parse_uint(v, pool, &demo_opt.max_conns) != 0 || demo_opt.max_conns == 0) {
                 char what[64];
                 snprintf(what, sizeof what, "--max-connections takes 1 to %lu", pool);
                 return demo_usage(what, v);

@@ -34,16 +34,7 @@ static int echo_help(void) {
     return -1;
 }
 
-static int echo_parse_uint(const char *s, unsigned long max, unsigned long *out) {
-    char *end;
-    unsigned long v;
-    if (!s || !*s || *s == '-') return -1;
-    errno = 0;
-    v = strtoul(s, &end, 10);
-    if (errno || *end || v > max) return -1;
-    *out = v;
-    return 0;
-}
+#include "options_util.h"
 
 static int echo_parse_options(int argc, char **argv, echo_options *o) {
     int i;
@@ -56,14 +47,14 @@ static int echo_parse_options(int argc, char **argv, echo_options *o) {
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) return echo_help();
         if (strcmp(a, "--host") == 0 && v) { o->host = v; i++; }
         else if (strcmp(a, "--port") == 0) {
-            if (echo_parse_uint(v, 65535, &o->port) != 0) return echo_usage("--port takes 0 to 65535", v);
+            if (options_parse_uint(v, 65535, &o->port) != 0) return echo_usage("--port takes 0 to 65535", v);
             i++;
         } else if (strcmp(a, "--max-message") == 0) {
-            if (echo_parse_uint(v, 1ul << 30, &o->max_message) != 0 || o->max_message == 0)
+            if (options_parse_uint(v, 1ul << 30, &o->max_message) != 0 || o->max_message == 0)
                 return echo_usage("--max-message takes 1 to 1073741824", v);
             i++;
         } else if (strcmp(a, "--max-connections") == 0) {
-            if (echo_parse_uint(v, WAMP1_MAX_CONNECTIONS, &o->max_conns) != 0 || o->max_conns == 0) {
+            if (options_parse_uint(v, WAMP1_MAX_CONNECTIONS, &o->max_conns) != 0 || o->max_conns == 0) {
                 char what[64];
                 snprintf(what, sizeof what, "--max-connections takes 1 to %lu", (unsigned long)WAMP1_MAX_CONNECTIONS);
                 return echo_usage(what, v);

@@ -112,7 +112,7 @@ static int demo_redis_start(void) {
         hl = (size_t)(e - h);
         colon = e[1] ? e + 1 : NULL;
     } else hl = colon ? (size_t)(colon - v) : strlen(v);
-    if (colon && demo_parse_uint(colon + 1, 65535, &port) != 0) return demo_usage("bad --redis port", v);
+    if (colon && options_parse_uint(colon + 1, 65535, &port) != 0) return demo_usage("--redis port takes 0 to 65535", v);
     if (hl == 0 || hl >= sizeof host || port == 0) return demo_usage("bad --redis", v);
     memcpy(host, h, hl);
     host[hl] = 0;

@@ -131,16 +131,7 @@ static int usage(const char *msg, const char *arg) {
     return 2;
 }
 
-static int parse_uint(const char *s, unsigned long max, unsigned long *out) {
-    char *end;
-    unsigned long v;
-    if (!s || !*s || *s == '-') return -1;
-    errno = 0;
-    v = strtoul(s, &end, 10);
-    if (errno || *end || v > max) return -1;
-    *out = v;
-    return 0;
-}
+#include "../../examples/options_util.h"
 
 /* The whole file in a malloc'ed buffer, without a terminating NUL. */
 static unsigned char *read_file(const char *path, size_t *len) {
@@ -191,23 +182,23 @@ int main(int argc, char **argv) {
             if (strcmp(v, "files") != 0 && strcmp(v, "buffers") != 0) return usage("bad --load", v);
             load = v;
         } else if (strcmp(a, "--port") == 0) {
-            if (parse_uint(v, 65535, &port_no) != 0) return usage("bad --port", v);
+            if (options_parse_uint(v, 65535, &port_no) != 0) return usage("bad --port", v);
         } else if (strcmp(a, "--max-message") == 0) {
-            if (parse_uint(v, 1ul << 26, &max_message) != 0 || max_message == 0)
+            if (options_parse_uint(v, 1ul << 26, &max_message) != 0 || max_message == 0)
                 return usage("bad --max-message", v);
         } else if (strcmp(a, "--max-connections") == 0) {
-            if (parse_uint(v, WAMP1_MAX_CONNECTIONS, &max_conns) != 0 || max_conns == 0)
+            if (options_parse_uint(v, WAMP1_MAX_CONNECTIONS, &max_conns) != 0 || max_conns == 0)
                 return usage("bad --max-connections", v);
         } else if (strcmp(a, "--handshake-timeout") == 0) {
-            if (parse_uint(v, 600000, &hs_timeout) != 0) return usage("bad --handshake-timeout", v);
+            if (options_parse_uint(v, 600000, &hs_timeout) != 0) return usage("bad --handshake-timeout", v);
         } else if (strcmp(a, "--handshake-steps") == 0) {
-            if (parse_uint(v, 1000, &hs_steps) != 0 || hs_steps == 0)
+            if (options_parse_uint(v, 1000, &hs_steps) != 0 || hs_steps == 0)
                 return usage("bad --handshake-steps", v);
         } else if (strcmp(a, "--chaos") == 0) {
-            if (parse_uint(v, 0xFFFFFFFFul, &chaos_seed) != 0 || chaos_seed == 0)
+            if (options_parse_uint(v, 0xFFFFFFFFul, &chaos_seed) != 0 || chaos_seed == 0)
                 return usage("bad --chaos", v);
         } else if (strcmp(a, "--recv-buffer") == 0) {
-            if (parse_uint(v, 1ul << 27, &recv_buffer) != 0 || recv_buffer < 512)
+            if (options_parse_uint(v, 1ul << 27, &recv_buffer) != 0 || recv_buffer < 512)
                 return usage("bad --recv-buffer", v);
         } else return usage("unknown option", a);
     }
